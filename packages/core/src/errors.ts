@@ -1,0 +1,166 @@
+/**
+ * Every error flame-node raises is a `FlameError`. Each subclass has a stable `code`
+ * (`FLAME_ERR_...`) that callers can switch on; the message is for people and may change.
+ */
+export class FlameError extends Error {
+  /** Stable machine-readable code, e.g. `FLAME_ERR_CALL_TIMEOUT`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** What a task threw on the runner, rebuilt on the caller's side. */
+export interface RemoteErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string | number;
+}
+
+/**
+ * The task threw (or rejected). `remoteName`, `message`, `remoteCode` and `remoteStack` are the
+ * task's own; `stack` carries the remote stack followed by the caller's.
+ */
+export class RemoteError extends FlameError {
+  readonly remoteName: string;
+  readonly remoteStack: string | undefined;
+  readonly remoteCode: string | number | undefined;
+  readonly task: string;
+
+  constructor(task: string, info: RemoteErrorInfo) {
+    super('FLAME_ERR_REMOTE', info.message);
+    this.task = task;
+    this.remoteName = info.name;
+    this.remoteStack = info.stack;
+    this.remoteCode = info.code;
+    if (info.stack) {
+      this.stack = `${info.stack}\n    at <flame call> ${task}\n${this.stack ?? ''}`;
+    }
+  }
+}
+
+/** The call's deadline passed (queue wait, boot and run all count). */
+export class CallTimeoutError extends FlameError {
+  readonly timeout: number;
+
+  constructor(task: string, timeout: number, stage: 'queue' | 'boot' | 'run') {
+    super('FLAME_ERR_CALL_TIMEOUT', `call to ${task} timed out after ${timeout} ms (${stage})`);
+    this.timeout = timeout;
+  }
+}
+
+/** The caller's AbortSignal fired before the call settled. */
+export class CallAbortedError extends FlameError {
+  constructor(task: string, cause?: unknown) {
+    super('FLAME_ERR_CALL_ABORTED', `call to ${task} was aborted by the caller`, { cause });
+  }
+}
+
+/** How a runner ended, as far as the backend could tell. */
+export interface RunnerExitInfo {
+  code?: number | null;
+  signal?: string | null;
+  oomKilled?: boolean;
+  reason?: string;
+  logTail?: string[];
+}
+
+/** Describes an exit in one phrase: "exit code 1", "killed by SIGKILL", "killed for memory". */
+export function describeExit(exit: RunnerExitInfo): string {
+  const parts: string[] = [];
+  if (exit.oomKilled || exit.code === 137) {
+    parts.push('killed for memory (OOM, exit 137)');
+  } else if (exit.signal) {
+    parts.push(`killed by ${exit.signal}`);
+  } else if (exit.code !== undefined && exit.code !== null) {
+    parts.push(`exit code ${exit.code}`);
+  }
+  if (exit.reason) parts.push(exit.reason);
+  return parts.length > 0 ? parts.join(', ') : 'connection lost';
+}
+
+/** The runner a call was on went away before the call finished. */
+export class RunnerExitedError extends FlameError {
+  readonly runnerId: string;
+  readonly exit: RunnerExitInfo;
+
+  constructor(runnerId: string, exit: RunnerExitInfo) {
+    super('FLAME_ERR_RUNNER_EXITED', `runner ${runnerId} exited: ${describeExit(exit)}`);
+    this.runnerId = runnerId;
+    this.exit = exit;
+  }
+}
+
+/** A runner could not be started, or did not connect back within `bootTimeout`. */
+export class BootError extends FlameError {
+  readonly runnerId: string;
+  readonly exitCode: number | null;
+  readonly logTail: string[];
+
+  constructor(
+    runnerId: string,
+    message: string,
+    details: { exitCode?: number | null; logTail?: string[]; cause?: unknown } = {},
+  ) {
+    const tail = details.logTail ?? [];
+    const shown = tail.length > 0 ? `\nlast log lines:\n  ${tail.join('\n  ')}` : '';
+    super('FLAME_ERR_BOOT', `runner ${runnerId} failed to boot: ${message}${shown}`, {
+      cause: details.cause,
+    });
+    this.runnerId = runnerId;
+    this.exitCode = details.exitCode ?? null;
+    this.logTail = tail;
+  }
+}
+
+/** The pool was closed: no new work is accepted and queued callers are released. */
+export class PoolClosedError extends FlameError {
+  constructor(pool: string) {
+    super('FLAME_ERR_POOL_CLOSED', `pool ${pool} is closed`);
+  }
+}
+
+/** A value could not be encoded (a function, a symbol, a BigInt past 64 bits, ...). */
+export class SerializationError extends FlameError {
+  constructor(message: string, cause?: unknown) {
+    super('FLAME_ERR_SERIALIZATION', message, { cause });
+  }
+}
+
+/** The peer failed the cookie handshake or did not finish it in time. */
+export class HandshakeError extends FlameError {
+  constructor(message: string) {
+    super('FLAME_ERR_HANDSHAKE', message);
+  }
+}
+
+/** The peer broke the wire protocol (bad frame, oversized frame, unknown message). */
+export class ProtocolError extends FlameError {
+  constructor(message: string) {
+    super('FLAME_ERR_PROTOCOL', message);
+  }
+}
+
+/**
+ * A task name that cannot be used: malformed, outside the task root, a bare package name,
+ * or a module or export that does not exist.
+ */
+export class TaskNotFoundError extends FlameError {
+  readonly task: string;
+
+  constructor(task: string, message: string) {
+    super('FLAME_ERR_TASK_NOT_FOUND', `task ${JSON.stringify(task)}: ${message}`);
+    this.task = task;
+  }
+}
+
+/** Backend configuration that cannot work (missing image, unknown network, no socket...). */
+export class ConfigurationError extends FlameError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FLAME_ERR_CONFIG', message, options);
+  }
+}

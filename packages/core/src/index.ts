@@ -1,0 +1,2 @@
+export * from './errors';
+export type { Backend, BackendContext, RunnerInstance, RunnerLaunch } from './backend';
