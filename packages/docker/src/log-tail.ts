@@ -105,7 +105,7 @@ const PINO_LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' 
 };
 
 /** Fields of a runner's pino line that the parent's own logger already has or rewrites. */
-const DROPPED_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v']);
+const DROPPED_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v', 'runnerId', 'pool']);
 
 /**
  * Re-logs one output line of a runner through the parent's logger and returns its short form
