@@ -200,7 +200,8 @@ export class FakeEngine {
       const lines = this.pullStream(from, tag);
       res.writeHead(200, { 'Content-Type': 'application/json' });
       for (const line of lines) res.write(`${JSON.stringify(line)}\r\n`);
-      if (!lines.some((line) => 'error' in line)) this.images.add(`${from}:${tag}`);
+      const pulled = tag.startsWith('sha256:') ? `${from}@${tag}` : `${from}:${tag}`;
+      if (!lines.some((line) => 'error' in line)) this.images.add(pulled);
       return void res.end();
     }
 
