@@ -142,7 +142,11 @@ function startFailure(
 }
 
 /** Removes a container by name only when its labels say it is this very runner. */
-async function removeIfOurs(client: EngineClient, name: string, launch: RunnerLaunch): Promise<void> {
+async function removeIfOurs(
+  client: EngineClient,
+  name: string,
+  launch: RunnerLaunch,
+): Promise<void> {
   try {
     const info = await client.json<{ Id: string; Config?: { Labels?: Record<string, string> } }>({
       method: 'GET',
@@ -160,7 +164,11 @@ async function removeIfOurs(client: EngineClient, name: string, launch: RunnerLa
 }
 
 /** The error for a network that does not exist. */
-export function missingNetworkError(network: string, address: string, cause?: unknown): ConfigurationError {
+export function missingNetworkError(
+  network: string,
+  address: string,
+  cause?: unknown,
+): ConfigurationError {
   return new ConfigurationError(
     `network ${network} (options.network) does not exist on the Docker daemon at ${address}: ` +
       `create it (docker network create ${network}) and attach the parent container to it`,

@@ -33,12 +33,7 @@ export function buildContainerSpec(
   parent: ParentIdentity,
   cmd: readonly string[],
 ): ContainerSpec {
-  const overridden: string[] = [];
-
   const hostConfig: Record<string, unknown> = { ...options.hostConfig };
-  for (const field of WIRING_HOST_CONFIG) {
-    if (field in hostConfig) overridden.push(`hostConfig.${field}`);
-  }
   const userMounts = Array.isArray(hostConfig.Mounts) ? hostConfig.Mounts : [];
   const mounts = [...userMounts, ...options.mounts];
   if (mounts.length > 0) hostConfig.Mounts = mounts;
@@ -46,19 +41,12 @@ export function buildContainerSpec(
   hostConfig.AutoRemove = !options.keepRunners;
 
   const env: Record<string, string> = { ...options.env };
-  for (const key of WIRING_ENV) {
-    if (key in env && env[key] !== launch.env[key]) overridden.push(`env.${key}`);
-    delete env[key];
-  }
-  for (const [key, value] of Object.entries(launch.env)) {
-    if (key in env && env[key] !== value) overridden.push(`env.${key}`);
-    env[key] = value;
-  }
+  for (const key of WIRING_ENV) delete env[key];
+  Object.assign(env, launch.env);
 
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.labels)) {
-    if (key.startsWith(RESERVED_LABEL_PREFIX)) overridden.push(`labels.${key}`);
-    else labels[key] = value;
+    if (!key.startsWith(RESERVED_LABEL_PREFIX)) labels[key] = value;
   }
   Object.assign(labels, runnerLabels(parent, launch.pool, launch.runnerId));
 
@@ -76,5 +64,27 @@ export function buildContainerSpec(
     HostConfig: hostConfig,
     NetworkingConfig: { EndpointsConfig: { [options.network]: {} } },
   };
-  return { name: launch.runnerId, body, overridden };
+  return { name: launch.runnerId, body, overridden: overriddenFields(options, launch.env) };
+}
+
+/**
+ * The wiring fields the user's options try to set, e.g. `env.FLAME_COOKIE`: the backend's
+ * value wins over each of them. `launchEnv` is the pool's env for a runner, if known yet.
+ */
+export function overriddenFields(
+  options: ResolvedDockerOptions,
+  launchEnv: Readonly<Record<string, string>> = {},
+): string[] {
+  const fields: string[] = [];
+  for (const field of WIRING_HOST_CONFIG) {
+    if (field in options.hostConfig) fields.push(`hostConfig.${field}`);
+  }
+  for (const key of Object.keys(options.env)) {
+    const wiring = (WIRING_ENV as readonly string[]).includes(key) || key in launchEnv;
+    if (wiring && options.env[key] !== launchEnv[key]) fields.push(`env.${key}`);
+  }
+  for (const key of Object.keys(options.labels)) {
+    if (key.startsWith(RESERVED_LABEL_PREFIX)) fields.push(`labels.${key}`);
+  }
+  return fields;
 }

@@ -8,9 +8,14 @@ import { BootError, ConfigurationError } from '@flame-node/core';
 import { raceAbort } from './abort';
 import { bootRunner, missingNetworkError } from './boot';
 import { bootQueue } from './boot-queue';
-import { buildContainerSpec } from './container-spec';
+import { buildContainerSpec, overriddenFields } from './container-spec';
 import { engineStatus } from './errors';
-import { environmentLayer, mergeLayers, resolveOptions, type ResolvedDockerOptions } from './layers';
+import {
+  environmentLayer,
+  mergeLayers,
+  resolveOptions,
+  type ResolvedDockerOptions,
+} from './layers';
 import { validateOptions, type DockerBackendOptions, type OptionLayer } from './options';
 import { parentIdentity } from './parent-identity';
 import { DockerSession } from './session';
@@ -103,7 +108,8 @@ export class DockerBackend implements Backend {
    * only key by key, as the layers do.
    */
   withOptions(overrides: DockerBackendOptions): DockerBackend {
-    const layer = mergeLayers([this.state.runnerLayer, validateOptions(overrides, 'withOptions()')]);
+    const added = validateOptions(overrides, 'withOptions()');
+    const layer = mergeLayers([this.state.runnerLayer, added]);
     const derived = Object.create(DockerBackend.prototype) as DockerBackend;
     (derived as unknown as { state: BackendState }).state = makeState(this.state.lineage, layer);
     return derived;
@@ -131,6 +137,13 @@ export class DockerBackend implements Backend {
 
     await session.ready();
     const networkName = await checkNetwork(session, options.network);
+    if (networkName === 'bridge') {
+      logger.warn(
+        { network: networkName },
+        'the default bridge network has no DNS for container names: runners may not reach ' +
+          'the parent; use a user-defined network (docker network create)',
+      );
+    }
     await session.images.ensure(options.image, options.pull, logger);
 
     const own = await session.ownContainer();
@@ -160,7 +173,8 @@ export class DockerBackend implements Backend {
     if (launch.signal.aborted) throw aborted();
 
     await session.ready(launch.signal, aborted);
-    await raceAbort(session.images.ensure(options.image, options.pull, launch.logger), launch.signal, aborted);
+    const image = session.images.ensure(options.image, options.pull, launch.logger);
+    await raceAbort(image, launch.signal, aborted);
     const own = await raceAbort(session.ownContainer(), launch.signal, aborted);
 
     const cmd = options.cmd ?? runnerCommand();
@@ -168,20 +182,14 @@ export class DockerBackend implements Backend {
     this.warnOverridden(launch.logger, spec.overridden);
 
     const queue = bootQueue(session.client.address);
-    return bootRunner({ client: session.client, queue, keepRunners: options.keepRunners }, spec, launch);
+    const context = { client: session.client, queue, keepRunners: options.keepRunners };
+    return bootRunner(context, spec, launch);
   }
 
   /** Warns once per lineage about each wiring field a user tried to set. */
   private warnOverridden(logger: Logger, fields?: readonly string[]): void {
     const { lineage, options } = this.state;
-    const found = fields ?? buildContainerSpec(
-      options,
-      { runnerId: 'probe', pool: 'probe', env: {} },
-      parentIdentity('probe', undefined),
-      ['probe'],
-    ).overridden;
-
-    for (const field of found) {
+    for (const field of fields ?? overriddenFields(options)) {
       if (lineage.warned.has(field)) continue;
       lineage.warned.add(field);
       logger.warn({ field }, 'ignoring a wiring field set in the options: the backend sets it');
@@ -211,7 +219,9 @@ async function checkNetwork(session: DockerSession, network: string): Promise<st
     });
     return info?.Name ?? network;
   } catch (error) {
-    if (engineStatus(error) === 404) throw missingNetworkError(network, session.client.address, error);
+    if (engineStatus(error) === 404) {
+      throw missingNetworkError(network, session.client.address, error);
+    }
     throw error;
   }
 }

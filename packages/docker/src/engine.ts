@@ -149,7 +149,8 @@ export class EngineClient {
       return new DockerEngineError(method, requestPath, status, engineMessage(error), error);
     }
     if (timedOut) {
-      return new DockerEngineError(method, requestPath, 0, `no answer within ${timeoutMs} ms`, error);
+      const said = `no answer within ${timeoutMs} ms`;
+      return new DockerEngineError(method, requestPath, 0, said, error);
     }
     if (request.signal?.aborted) {
       return new DockerEngineError(method, requestPath, 0, 'aborted', error);
@@ -164,9 +165,10 @@ function createModem(endpoint: DockerEndpoint): Docker['modem'] {
     return new Docker(options).modem;
   } catch (error) {
     // The modem parses DOCKER_HOST and DOCKER_CERT_PATH itself, even when we do not use them.
+    const said = error instanceof Error ? error.message : String(error);
     throw new ConfigurationError(
-      `cannot set up a Docker client for ${describeEndpoint(endpoint)}: ` +
-        `${error instanceof Error ? error.message : String(error)} (check DOCKER_HOST and DOCKER_CERT_PATH)`,
+      `cannot set up a Docker client for ${describeEndpoint(endpoint)}: ${said} ` +
+        '(check DOCKER_HOST and DOCKER_CERT_PATH)',
       { cause: error },
     );
   }

@@ -34,7 +34,8 @@ export function parseImageRef(image: string): ImageRef {
   }
 
   if (rest === '' || tag === '' || digest === '') {
-    throw new ConfigurationError(`options.image ${JSON.stringify(image)} is not an image reference`);
+    const shown = JSON.stringify(image);
+    throw new ConfigurationError(`options.image ${shown} is not an image reference`);
   }
   return { repository: rest, tag, digest };
 }

@@ -89,7 +89,8 @@ export class LogTail {
   private line(stream: OutputStream, raw: string): void {
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '') return;
-    const shown = this.onLine(stream, line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}...` : line);
+    const cut = line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}...` : line;
+    const shown = this.onLine(stream, cut);
     this.kept.push(shown);
     if (this.kept.length > this.keep) this.kept.shift();
   }
@@ -105,7 +106,9 @@ const PINO_LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' 
 };
 
 /** Fields of a runner's pino line that the parent's own logger already has or rewrites. */
-const DROPPED_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'v', 'runnerId', 'pool']);
+const DROPPED_FIELDS = new Set([
+  'level', 'time', 'pid', 'hostname', 'msg', 'v', 'runnerId', 'pool',
+]);
 
 /**
  * Re-logs one output line of a runner through the parent's logger and returns its short form
@@ -128,7 +131,8 @@ export function forwardRunnerLine(logger: Logger, stream: OutputStream, line: st
   logger[level](fields, msg);
 
   const err = record.err as { type?: unknown; message?: unknown } | undefined;
-  const detail = err && typeof err === 'object' && err.message ? ` (${String(err.type ?? 'Error')}: ${String(err.message)})` : '';
+  const hasError = err && typeof err === 'object' && err.message;
+  const detail = hasError ? ` (${String(err.type ?? 'Error')}: ${String(err.message)})` : '';
   return `${level}: ${msg}${detail}`;
 }
 
@@ -136,7 +140,8 @@ function parsePinoLine(line: string): Record<string, unknown> | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
     const record: unknown = JSON.parse(line);
-    if (record && typeof record === 'object' && typeof (record as { level?: unknown }).level === 'number') {
+    const level = (record as { level?: unknown } | null)?.level;
+    if (record && typeof record === 'object' && typeof level === 'number') {
       return record as Record<string, unknown>;
     }
   } catch {

@@ -181,14 +181,16 @@ function mounts(value: unknown, name: string): DockerMount[] {
       );
     }
     if (typeof mount.Target !== 'string' || mount.Target === '') {
-      throw invalid(`${where}.Target`, 'must be a non-empty string (the path in the runner)', mount.Target);
+      const rule = 'must be a non-empty string (the path in the runner)';
+      throw invalid(`${where}.Target`, rule, mount.Target);
     }
     return { ...mount } as DockerMount;
   });
 }
 
 function command(value: unknown, name: string): string[] {
-  const ok = Array.isArray(value) && value.length > 0 && value.every((part) => typeof part === 'string');
+  const ok =
+    Array.isArray(value) && value.length > 0 && value.every((part) => typeof part === 'string');
   if (!ok || value[0] === '') throw invalid(name, 'must be a non-empty array of strings', value);
   return [...value] as string[];
 }
@@ -206,7 +208,9 @@ function environment(value: unknown, name: string): Record<string, string> {
     return env;
   }
 
-  if (!isPlainObject(value)) throw invalid(name, 'must be an object or an array of "KEY=value"', value);
+  if (!isPlainObject(value)) {
+    throw invalid(name, 'must be an object or an array of "KEY=value"', value);
+  }
   for (const [key, entry] of Object.entries(value)) {
     if (!ENV_NAME.test(key)) throw invalid(`${name}`, 'keys must be variable names', key);
     const type = typeof entry;

@@ -61,7 +61,10 @@ export class RunnerContainer implements RunnerInstance {
   /** Attaches to the output and registers the exit wait; resolves once both are in place. */
   async watch(): Promise<void> {
     const [attach, wait] = await Promise.allSettled([
-      this.open({ path: `${this.path}/attach`, query: { stream: true, stdout: true, stderr: true, logs: true } }),
+      this.open({
+        path: `${this.path}/attach`,
+        query: { stream: true, stdout: true, stderr: true, logs: true },
+      }),
       // The daemon sends the headers of a wait only once the wait is registered.
       this.open({ path: `${this.path}/wait`, query: { condition: 'next-exit' } }),
     ]);
@@ -69,7 +72,8 @@ export class RunnerContainer implements RunnerInstance {
     if (attach.status === 'fulfilled') {
       this.followLogs(attach.value);
     } else {
-      this.logger.warn({ err: attach.reason }, 'cannot attach to the runner output; continuing without it');
+      const err: unknown = attach.reason;
+      this.logger.warn({ err }, 'cannot attach to the runner output; going on without it');
     }
     if (wait.status === 'rejected') throw wait.reason;
     void this.followExit(wait.value);
@@ -113,7 +117,11 @@ export class RunnerContainer implements RunnerInstance {
   }
 
   /** Sends stop or kill; a container that is already stopped or gone is fine. */
-  private async tolerate(action: 'stop' | 'kill', query: Record<string, number>, timeoutMs: number): Promise<void> {
+  private async tolerate(
+    action: 'stop' | 'kill',
+    query: Record<string, number>,
+    timeoutMs: number,
+  ): Promise<void> {
     try {
       await this.client.json({ method: 'POST', path: `${this.path}/${action}`, query, timeoutMs });
     } catch (error) {
@@ -151,7 +159,10 @@ export class RunnerContainer implements RunnerInstance {
       if (this.abandoned) return { code: null, reason: this.abandoned };
 
       try {
-        const info = await this.client.json<InspectAnswer>({ method: 'GET', path: `${this.path}/json` });
+        const info = await this.client.json<InspectAnswer>({
+          method: 'GET',
+          path: `${this.path}/json`,
+        });
         if (!info.State?.Running) {
           return { code: info.State?.ExitCode ?? null, oomKilled: info.State?.OOMKilled };
         }
@@ -211,7 +222,10 @@ export class RunnerContainer implements RunnerInstance {
     });
   }
 
-  private async open(request: { path: string; query: Record<string, string | boolean> }): Promise<EngineStream> {
+  private async open(request: {
+    path: string;
+    query: Record<string, string | boolean>;
+  }): Promise<EngineStream> {
     const stream = await this.client.stream({ method: 'POST', ...request });
     this.streams.add(stream);
     if (this.abandoned) stream.close();
@@ -232,7 +246,8 @@ export class RunnerContainer implements RunnerInstance {
     this.settled = true;
     for (const stream of this.streams) stream.close();
     this.streams.clear();
-    this.logger.debug({ code: info.code, oomKilled: info.oomKilled, reason: info.reason }, 'container exited');
+    const { code, oomKilled, reason } = info;
+    this.logger.debug({ code, oomKilled, reason }, 'container exited');
     this.settle(info);
   }
 }

@@ -128,7 +128,7 @@ function parseTcpHost(
   if (url.pathname !== '' && url.pathname !== '/') throw bad('must not carry a path');
 
   const tlsVerify = probe.env.DOCKER_TLS_VERIFY;
-  const tls = scheme === 'https' || (tlsVerify !== undefined && tlsVerify !== '' && tlsVerify !== '0');
+  const tls = scheme === 'https' || (tlsVerify !== undefined && !['', '0'].includes(tlsVerify));
   const port = url.port === '' ? (tls ? 2376 : 2375) : Number(url.port);
   if (port < 1) throw bad(`has an invalid port ${port}`);
 
@@ -158,7 +158,8 @@ const MOUNT_HELP =
   'If this process runs in a container, mount the host socket with ' +
   '-v <host-socket>:/var/run/docker.sock (Linux: /var/run/docker.sock, WSL2: ' +
   `${WSL2_SOCKET}, Docker Desktop on macOS: ~/.docker/run/docker.sock); ` +
-  'otherwise set DOCKER_HOST (unix:///path/to/docker.sock or tcp://host:2375) or options.socketPath.';
+  'otherwise set DOCKER_HOST (unix:///path/to/docker.sock or tcp://host:2375) ' +
+  'or options.socketPath.';
 
 /**
  * Turns a failure to reach the daemon into an error that says what was tried and how to fix

@@ -58,7 +58,8 @@ export async function sweepOrphans(
   for (const [parentId, containers] of byParent) {
     const verdict = await judgeParent(client, containers[0].Labels ?? {}, self);
     if (!verdict.dead) {
-      logger.debug({ parentId, runners: containers.length, reason: verdict.reason }, 'parent alive');
+      const { reason } = verdict;
+      logger.debug({ parentId, runners: containers.length, reason }, 'parent alive');
       continue;
     }
     for (const container of containers) {
@@ -93,11 +94,12 @@ async function judgeParent(
   if (containerId) {
     const state = await inspectState(client, containerId);
     if (state === 'unknown') return { dead: false, reason: 'cannot inspect its container' };
-    if (state === 'missing') return { dead: true, reason: `parent container ${containerId.slice(0, 12)} is gone` };
-    if (!state.Running) return { dead: true, reason: `parent container ${containerId.slice(0, 12)} is not running` };
+    const short = containerId.slice(0, 12);
+    if (state === 'missing') return { dead: true, reason: `parent container ${short} is gone` };
+    if (!state.Running) return { dead: true, reason: `parent container ${short} is not running` };
     const startedAt = labels[LABEL.parentStarted];
     if (startedAt && state.StartedAt && state.StartedAt !== startedAt) {
-      return { dead: true, reason: `parent container ${containerId.slice(0, 12)} has restarted` };
+      return { dead: true, reason: `parent container ${short} has restarted` };
     }
     return { dead: false, reason: 'parent container is running' };
   }
@@ -116,7 +118,9 @@ async function judgeParent(
   // The parent was not a container of this daemon. If it ran on this host, its pid tells.
   const pid = Number(labels[LABEL.parentPid]);
   if (host === self.hostname && Number.isInteger(pid) && pid > 0) {
-    if (pid === self.pid) return { dead: true, reason: `parent process ${pid} is gone (its pid is ours now)` };
+    if (pid === self.pid) {
+      return { dead: true, reason: `parent process ${pid} is gone (its pid is ours now)` };
+    }
     return processAlive(pid)
       ? { dead: false, reason: `parent process ${pid} is running on this host` }
       : { dead: true, reason: `parent process ${pid} is gone` };

@@ -1,4 +1,4 @@
-import { DockerBackend } from '../src';
+import { DockerBackend, type DockerBackendOptions } from '../src';
 import { FakeEngine, type FakeContainer } from './fake-engine';
 import { captureLogger, isolateEnvironment, makeLaunch } from './helpers';
 
@@ -9,6 +9,15 @@ beforeEach(async () => {
   fake = await FakeEngine.unix();
 });
 afterEach(() => fake.close());
+
+const make = (options: DockerBackendOptions = {}) =>
+  new DockerBackend({
+    image: 'app',
+    network: 'flame-net',
+    socketPath: fake.socketPath,
+    cmd: ['node', 'r.js'],
+    ...options,
+  });
 
 /** Starts one runner and returns the create request the daemon received. */
 async function createBody(backend: DockerBackend, launch = makeLaunch()): Promise<{
@@ -21,12 +30,13 @@ async function createBody(backend: DockerBackend, launch = makeLaunch()): Promis
   const container = fake.find(runner.backendId) as FakeContainer;
   fake.exit(container, 0);
   await runner.exited;
-  return { name: create?.query.get('name') ?? null, body: create?.body as Record<string, any>, container };
+  const body = create?.body as Record<string, any>;
+  return { name: create?.query.get('name') ?? null, body, container };
 }
 
 describe('the create request', () => {
   it('carries the backend wiring: name, Hostname, network, env and labels', async () => {
-    const backend = new DockerBackend({ image: 'app', network: 'flame-net', socketPath: fake.socketPath, cmd: ['node', '/app/runner.js'] });
+    const backend = make({ cmd: ['node', '/app/runner.js'] });
     const launch = makeLaunch({ runnerId: 'pool-a-7', pool: 'pool-a' });
     const { name, body } = await createBody(backend, launch);
 
@@ -37,7 +47,7 @@ describe('the create request', () => {
     expect(body.HostConfig.NetworkMode).toBe('flame-net');
     expect(body.HostConfig.AutoRemove).toBe(true);
     expect(body.NetworkingConfig).toEqual({ EndpointsConfig: { 'flame-net': {} } });
-    expect(body.Env).toEqual(expect.arrayContaining(['FLAME_PARENT=descriptor', 'FLAME_COOKIE=secret-cookie']));
+    expect(body.Env).toEqual(['FLAME_PARENT=descriptor', 'FLAME_COOKIE=secret-cookie']);
     expect(body.Labels).toMatchObject({
       'flame-node.managed': 'true',
       'flame-node.pool': 'pool-a',
@@ -63,11 +73,20 @@ describe('the create request', () => {
     fake.requests.length = 0;
     await createBody(backend, makeLaunch({ logger }));
 
-    expect(first.body.HostConfig).toMatchObject({ NetworkMode: 'flame-net', AutoRemove: true, Memory: 256 });
-    expect(first.body.Env).toEqual(['NODE_ENV=production', 'FLAME_PARENT=descriptor', 'FLAME_COOKIE=secret-cookie']);
+    expect(first.body.HostConfig).toMatchObject({
+      NetworkMode: 'flame-net',
+      AutoRemove: true,
+      Memory: 256,
+    });
+    expect(first.body.Env).toEqual([
+      'NODE_ENV=production',
+      'FLAME_PARENT=descriptor',
+      'FLAME_COOKIE=secret-cookie',
+    ]);
     expect(first.body.Labels).toMatchObject({ 'flame-node.parent': 'parent-me', team: 'imaging' });
 
-    const warned = records.filter((r) => r.level === 40 && typeof r.field === 'string').map((r) => r.field);
+    const warnings = records.filter((r) => r.level === 40 && typeof r.field === 'string');
+    const warned = warnings.map((r) => r.field);
     expect(warned.sort()).toEqual([
       'env.FLAME_COOKIE',
       'env.FLAME_PARENT',
@@ -77,7 +96,7 @@ describe('the create request', () => {
     ]);
   });
 
-  it('puts mounts into HostConfig.Mounts, after any hostConfig.Mounts, never top-level', async () => {
+  it('puts mounts into HostConfig.Mounts after hostConfig.Mounts, never top-level', async () => {
     const backend = new DockerBackend({
       image: 'app',
       network: 'flame-net',
@@ -103,14 +122,14 @@ describe('the create request', () => {
       cmd: ['node', 'r.js'],
       hostConfig: { Memory: 100, PidsLimit: 20 },
     });
-    const { body } = await createBody(pool.withOptions({ hostConfig: { Memory: 4096 }, env: ['MODE=gpu'] }));
+    const bigger = pool.withOptions({ hostConfig: { Memory: 4096 }, env: ['MODE=gpu'] });
+    const { body } = await createBody(bigger);
     expect(body.HostConfig).toMatchObject({ Memory: 4096, PidsLimit: 20 });
     expect(body.Env).toContain('MODE=gpu');
   });
 
   it('turns AutoRemove off and keeps exited containers with keepRunners', async () => {
-    const backend = new DockerBackend({ image: 'app', network: 'flame-net', socketPath: fake.socketPath, cmd: ['x'], keepRunners: true });
-    const { body, container } = await createBody(backend);
+    const { body, container } = await createBody(make({ keepRunners: true }));
     expect(body.HostConfig.AutoRemove).toBe(false);
     expect(fake.find(container.id)?.state).toBe('exited');
     expect(fake.calls().filter((c) => c.startsWith('DELETE'))).toEqual([]);

@@ -215,7 +215,13 @@ export class FakeEngine {
           return v === undefined ? k in c.labels : c.labels[k] === v;
         }),
       );
-      return json(200, list.map((c) => ({ Id: c.id, Names: [`/${c.name}`], State: c.state, Labels: c.labels })));
+      const summary = (c: FakeContainer) => ({
+        Id: c.id,
+        Names: [`/${c.name}`],
+        State: c.state,
+        Labels: c.labels,
+      });
+      return json(200, list.map(summary));
     }
 
     if ((m = /^\/containers\/([^/]+)(\/[a-z]+)?$/.exec(p))) {
@@ -233,7 +239,9 @@ export class FakeEngine {
     if (this.find(name)) {
       return json(409, { message: `Conflict. The container name "/${name}" is already in use` });
     }
-    if (!this.images.has(withTag(body.Image))) return json(404, { message: `No such image: ${body.Image}` });
+    if (!this.images.has(withTag(body.Image))) {
+      return json(404, { message: `No such image: ${body.Image}` });
+    }
     const network = body.HostConfig?.NetworkMode;
     if (!this.networks.has(network)) return json(404, { message: `network ${network} not found` });
 
@@ -263,12 +271,19 @@ export class FakeEngine {
         Id: c.id,
         Name: `/${c.name}`,
         Config: { Hostname: c.hostname, Labels: c.labels },
-        State: { Running: c.state === 'running', ExitCode: c.exitCode, OOMKilled: c.oomKilled, StartedAt: c.startedAt },
+        State: {
+          Running: c.state === 'running',
+          ExitCode: c.exitCode,
+          OOMKilled: c.oomKilled,
+          StartedAt: c.startedAt,
+        },
         NetworkSettings: { Networks: Object.fromEntries(c.networks.map((n) => [n, {}])) },
       });
     }
     if (action === '' && method === 'DELETE') {
-      if (c.state === 'running' && query.get('force') !== 'true') return json(409, { message: 'container is running' });
+      if (c.state === 'running' && query.get('force') !== 'true') {
+        return json(409, { message: 'container is running' });
+      }
       this.remove(c);
       return json(204);
     }

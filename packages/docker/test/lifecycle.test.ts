@@ -1,5 +1,5 @@
 import { BootError, ConfigurationError } from '@flame-node/core';
-import { DockerBackend } from '../src';
+import { DockerBackend, type DockerBackendOptions } from '../src';
 import { FakeEngine, type FakeContainer } from './fake-engine';
 import { captureLogger, eventually, isolateEnvironment, makeLaunch } from './helpers';
 
@@ -9,15 +9,25 @@ let fake: FakeEngine;
 let backend: DockerBackend;
 beforeEach(async () => {
   fake = await FakeEngine.unix();
-  backend = new DockerBackend({ image: 'app', network: 'flame-net', socketPath: fake.socketPath, cmd: ['node', 'r.js'] });
+  backend = make({});
 });
 afterEach(() => fake.close());
+
+const make = (options: DockerBackendOptions) =>
+  new DockerBackend({
+    image: 'app',
+    network: 'flame-net',
+    socketPath: fake.socketPath,
+    cmd: ['node', 'r.js'],
+    ...options,
+  });
+const creates = () => fake.requests.filter((r) => r.path === '/containers/create');
 
 const context = () => ({ pool: 'pool-a', parentId: 'parent-me', logger: captureLogger().logger });
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('runner exit', () => {
-  it('reports a crash during boot through exited, with the exit code and the last log lines', async () => {
+  it('reports a crash during boot through exited, with exit code and last log lines', async () => {
     fake.onStart = (c) => {
       fake.output(c, 'stdout', 'booting\n');
       fake.output(c, 'stderr', 'Error: cannot find module \'./tasks\'\n');
@@ -38,18 +48,21 @@ describe('runner exit', () => {
 
     const calls = fake.calls();
     const start = calls.findIndex((c) => c.endsWith('/start'));
-    const wait = fake.requests.findIndex((r) => r.path.endsWith('/wait') && r.query.get('condition') === 'next-exit');
+    const wait = fake.requests.findIndex(
+      (r) => r.path.endsWith('/wait') && r.query.get('condition') === 'next-exit',
+    );
     const attach = calls.findIndex((c) => c.endsWith('/attach'));
     expect(wait).toBeGreaterThan(-1);
     expect(wait).toBeLessThan(start);
     expect(attach).toBeLessThan(start);
   });
 
-  it('keeps only the last 30 lines, re-logging pino lines of the runner at their level', async () => {
+  it('keeps the last 30 lines, re-logging pino lines of the runner at their level', async () => {
     const { logger, records } = captureLogger();
     fake.onStart = (c) => {
       for (let i = 1; i <= 40; i++) fake.output(c, 'stdout', `line ${i}\n`);
-      fake.output(c, 'stdout', `${JSON.stringify({ level: 50, time: 1, msg: 'task failed', task: 't#x' })}\n`);
+      const pinoLine = JSON.stringify({ level: 50, time: 1, msg: 'task failed', task: 't#x' });
+      fake.output(c, 'stdout', `${pinoLine}\n`);
       setImmediate(() => fake.exit(c, 1));
     };
     const runner = await backend.start(makeLaunch({ logger }));
@@ -59,7 +72,8 @@ describe('runner exit', () => {
     expect(exit.logTail?.[0]).toBe('line 12');
     expect(exit.logTail?.[29]).toBe('error: task failed');
     const relayed = records.find((r) => r.msg === 'task failed');
-    expect(relayed).toMatchObject({ level: 50, task: 't#x', containerId: runner.backendId.slice(0, 12) });
+    const containerId = runner.backendId.slice(0, 12);
+    expect(relayed).toMatchObject({ level: 50, task: 't#x', containerId });
   });
 
   it('stops with docker stop t=ceil(grace) and resolves after the container is gone', async () => {
@@ -88,9 +102,10 @@ describe('runner exit', () => {
 });
 
 describe('boot failures', () => {
-  it('turns a name conflict (409) into a BootError naming it, and leaves the other container alone', async () => {
+  it('turns a name conflict (409) into a BootError and leaves the other container', async () => {
     const other = fake.addContainer({ name: 'pool-a-clash', state: 'running' });
-    const error = await backend.start(makeLaunch({ runnerId: 'pool-a-clash' })).catch((e: unknown) => e);
+    const launch = makeLaunch({ runnerId: 'pool-a-clash' });
+    const error = await backend.start(launch).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(BootError);
     expect((error as Error).message).toContain('a container named pool-a-clash already exists');
@@ -99,14 +114,15 @@ describe('boot failures', () => {
   });
 
   it('names a missing network in init', async () => {
-    const elsewhere = new DockerBackend({ image: 'app', network: 'no-such-net', socketPath: fake.socketPath });
+    const elsewhere = make({ network: 'no-such-net' });
     const error = await elsewhere.init(context()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as Error).message).toContain('network no-such-net (options.network) does not exist');
+    const message = (error as Error).message;
+    expect(message).toContain('network no-such-net (options.network) does not exist');
   });
 
   it('names a network that vanished before a runner was created', async () => {
-    const gone = new DockerBackend({ image: 'app', network: 'gone-net', socketPath: fake.socketPath, cmd: ['x'] });
+    const gone = make({ network: 'gone-net' });
     const error = await gone.start(makeLaunch()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toContain('gone-net');
@@ -154,7 +170,7 @@ describe('abort and concurrency', () => {
     await delay(50);
     expect(gate.peak()).toBe(4);
 
-    while (fake.requests.filter((r) => r.path === '/containers/create').length < 10 || gate.held() > 0) {
+    while (creates().length < 10 || gate.held() > 0) {
       gate.release();
       await delay(5);
     }
@@ -179,12 +195,12 @@ describe('abort and concurrency', () => {
     gate.release();
     const runners = await Promise.all(busy);
     await delay(20);
-    const names = fake.requests.filter((r) => r.path === '/containers/create').map((r) => r.query.get('name'));
+    const names = creates().map((r) => r.query.get('name'));
     expect(names).not.toContain(queued.runnerId);
     for (const runner of runners) await runner.stop(0);
   });
 
-  it('rejects at once when aborted mid-create, and removes the container once the daemon made it', async () => {
+  it('rejects at once when aborted mid-create, then removes what the daemon made', async () => {
     const gate = slowCreates();
     const controller = new AbortController();
     const launch = makeLaunch({ signal: controller.signal });

