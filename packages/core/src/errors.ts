@@ -164,3 +164,16 @@ export class ConfigurationError extends FlameError {
     super('FLAME_ERR_CONFIG', message, options);
   }
 }
+
+/** A call's arguments or result encode to more than the frame limit; nothing was sent. */
+export class FrameTooLargeError extends FlameError {
+  constructor(message: string) {
+    super('FLAME_ERR_FRAME_TOO_LARGE', message);
+  }
+
+  static describe(what: string, size: number, limit: number): FrameTooLargeError {
+    return new FrameTooLargeError(
+      `${what} is ${size} bytes encoded, over the frame limit of ${limit} bytes (maxFrameSize)`,
+    );
+  }
+}

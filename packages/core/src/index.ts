@@ -1,2 +1,17 @@
+export { Pool } from './pool';
+export type { CallOptions, ChildHandle } from './pool';
+export type { PoolStats } from './pool-engine';
+export { POOL_DEFAULTS } from './options';
+export type { PoolEvent, PoolHook, PoolOptions, ResolvedPoolOptions } from './options';
+export type { RemoteModule } from './typed-module';
+export { context } from './context';
+export type { CallContext } from './context';
+export { LocalBackend } from './local-backend';
+export type { LocalBackendOptions } from './local-backend';
+export { setDefaultBackend, getDefaultBackend } from './default-backend';
+export { runnerScript } from './runner-script';
+export { relayLine } from './local-backend';
+export { PARENT_ID } from './identity';
+export { COOKIE_ENV, PARENT_ENV } from './parent-env';
 export * from './errors';
 export type { Backend, BackendContext, RunnerInstance, RunnerLaunch } from './backend';

@@ -1,0 +1,214 @@
+import { hostname } from 'node:os';
+import { connect } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { runWithContext } from './context';
+import { FlameError } from './errors';
+import { COOKIE_ENV, decodeParent, PARENT_ENV, type ParentDescriptor } from './parent-env';
+import { TaskLoader } from './task-loader';
+import { Channel } from './wire/channel';
+import { offerHandshake } from './wire/handshake';
+import { HANDSHAKE_MAX_FRAME, type CallMessage, type ParentMessage } from './wire/protocol';
+import { toWireError } from './wire-error';
+import { timerFor } from './timers';
+
+const RECONNECT_DELAY = 100;
+
+interface RunningCall {
+  readonly controller: AbortController;
+  readonly timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The runner agent: dials the parent, proves the cookie, then runs the calls it is sent
+ * until it is told to stop or loses the parent. It never outlives its parent: a closed
+ * connection, a parent that cannot be reached within `connectTimeout`, or a stop message
+ * all end the process, after a last log line saying why.
+ */
+export class RunnerAgent {
+  readonly #parent: ParentDescriptor;
+  readonly #cookie: string;
+  readonly #log: Logger;
+  readonly #tasks: TaskLoader;
+  readonly #running = new Map<number, RunningCall>();
+  #channel: Channel | undefined;
+  #stopping = false;
+
+  constructor(parent: ParentDescriptor, cookie: string, log: Logger) {
+    this.#parent = parent;
+    this.#cookie = cookie;
+    this.#log = log;
+    this.#tasks = new TaskLoader(parent.taskRoot);
+  }
+
+  /** Reads `FLAME_PARENT` and `FLAME_COOKIE` and builds an agent with a synchronous log. */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): RunnerAgent {
+    const parent = decodeParent(env[PARENT_ENV]);
+    const cookie = env[COOKIE_ENV];
+    if (!cookie) throw new FlameError('FLAME_ERR_CONFIG', `${COOKIE_ENV} is not set`);
+
+    // A synchronous destination, so the line saying why the runner ended is written
+    // before the process exits.
+    const log = pino(
+      { level: parent.logLevel, base: { runnerId: parent.runnerId, pool: parent.pool } },
+      pino.destination({ dest: 1, sync: true }),
+    );
+    return new RunnerAgent(parent, cookie, log);
+  }
+
+  get log(): Logger {
+    return this.#log;
+  }
+
+  /** Connects and serves. Resolves once connected; the process ends through `stop`. */
+  async start(): Promise<void> {
+    const started = Date.now();
+    const channel = await this.#connect();
+    this.#channel = channel;
+    channel.on('close', (error) => {
+      this.stop(error ? `parent connection lost: ${error.message}` : 'parent connection lost');
+    });
+
+    await offerHandshake(channel, this.#cookie, this.#parent.runnerId, this.#parent.handshakeTimeout);
+    channel.setMaxFrame(this.#parent.maxFrame);
+    channel.setHandler((header, body) => this.#onMessage(header as ParentMessage, body));
+    channel.send({ t: 'ready', pid: process.pid, hostname: hostname(), node: process.version });
+    this.#log.info({ ms: Date.now() - started, root: this.#tasks.root }, 'runner connected');
+  }
+
+  async #connect(): Promise<Channel> {
+    const { host, port, connectTimeout } = this.#parent;
+    const deadline = Date.now() + connectTimeout;
+
+    for (;;) {
+      try {
+        const socket = await new Promise<import('node:net').Socket>((resolve, reject) => {
+          const attempt = connect({ host, port });
+          attempt.once('connect', () => {
+            attempt.off('error', reject);
+            resolve(attempt);
+          });
+          attempt.once('error', reject);
+        });
+        socket.setKeepAlive(true, 5_000);
+        return new Channel(socket, HANDSHAKE_MAX_FRAME);
+      } catch (error) {
+        if (Date.now() + RECONNECT_DELAY > deadline) {
+          throw new FlameError(
+            'FLAME_ERR_CONNECT',
+            `could not reach the parent at ${host}:${port} within ${connectTimeout} ms: ${(error as Error).message}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY));
+      }
+    }
+  }
+
+  #onMessage(message: ParentMessage, body: unknown): void {
+    switch (message.t) {
+      case 'call':
+        void this.#run(message, body);
+        return;
+      case 'cancel':
+        this.#running.get(message.id)?.controller.abort(new Error(`call ${message.reason}`));
+        return;
+      case 'stop':
+        this.stop(message.reason);
+        return;
+      default:
+        this.#log.warn({ message }, 'unknown message from parent ignored');
+    }
+  }
+
+  async #run(call: CallMessage, args: unknown): Promise<void> {
+    const controller = new AbortController();
+    const timer = timerFor(call.timeout, () => controller.abort(new Error('call deadline passed')));
+    this.#running.set(call.id, { controller, timer });
+
+    try {
+      const fn = await this.#tasks.load(call.task).catch((error: unknown) => {
+        throw new FlameOriginError(error);
+      });
+      const ctx = {
+        signal: controller.signal,
+        task: call.task,
+        runnerId: this.#parent.runnerId,
+        pool: this.#parent.pool,
+        deadline: Date.now() + call.timeout,
+      };
+      if (!Array.isArray(args)) throw new FlameOriginError(new Error('call arguments must be an array'));
+      const value = await runWithContext(ctx, () => {
+        const result = fn(...args);
+        if (call.kind === 'child') this.#channel?.send({ t: 'started', id: call.id });
+        return result;
+      });
+      this.#reply(call, value);
+    } catch (error) {
+      this.#replyError(call, error);
+    } finally {
+      clearTimeout(timer);
+      this.#running.delete(call.id);
+    }
+  }
+
+  #reply(call: CallMessage, value: unknown): void {
+    const channel = this.#channel;
+    if (channel === undefined || channel.closed) return;
+    try {
+      const body = channel.encode(value, `the result of ${call.task}`);
+      channel.send({ t: 'result', id: call.id }, body);
+    } catch (error) {
+      // The value could not be encoded or is over the frame limit: the caller gets that
+      // error instead, and the runner carries on.
+      this.#replyError(call, new FlameOriginError(error));
+      return;
+    }
+    this.#applyBackpressure(channel);
+  }
+
+  #replyError(call: CallMessage, error: unknown): void {
+    const channel = this.#channel;
+    if (channel === undefined || channel.closed) return;
+    const flame = error instanceof FlameOriginError;
+    const cause = flame ? error.cause : error;
+    if (!flame) this.#log.debug({ task: call.task, err: cause }, 'task threw');
+    channel.send({ t: 'error', id: call.id, origin: flame ? 'flame' : 'task', error: toWireError(cause) });
+    this.#applyBackpressure(channel);
+  }
+
+  // While the parent is not reading, stop reading new calls from it, so results do not
+  // pile up in this process without bound.
+  #applyBackpressure(channel: Channel): void {
+    if (channel.writable) return;
+    channel.socket.pause();
+    void channel.whenWritable().then(() => channel.socket.resume());
+  }
+
+  /** Aborts what runs, logs why, and ends the process. Safe to call more than once. */
+  stop(reason: string, exitCode = 0): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+
+    for (const { controller, timer } of this.#running.values()) {
+      clearTimeout(timer);
+      controller.abort(new Error(`runner stopping: ${reason}`));
+    }
+    this.#log.info({ reason, running: this.#running.size }, 'runner stopping');
+    this.#log.flush();
+
+    const channel = this.#channel;
+    if (channel === undefined || channel.closed) {
+      process.exit(exitCode);
+    }
+    // Let queued frames go out, but never wait long: the parent may be gone.
+    channel.socket.once('close', () => process.exit(exitCode));
+    channel.end();
+    setTimeout(() => process.exit(exitCode), 1_000).unref();
+  }
+}
+
+/** Marks an error as raised by flame-node on the runner rather than thrown by the task. */
+class FlameOriginError extends Error {
+  constructor(cause: unknown) {
+    super('flame error', { cause });
+  }
+}

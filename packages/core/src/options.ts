@@ -1,0 +1,201 @@
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import type { Backend } from './backend';
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME } from './wire/protocol';
+
+/** What a lifecycle hook is told. */
+export interface PoolEvent {
+  /** The pool's name. */
+  pool: string;
+  /** Runners alive after the change (booting ones included). */
+  runnerCount: number;
+  /** The runner that started, booted or went away. */
+  runnerId: string;
+  /** For `onGrowEnd` after a failed boot: why. */
+  error?: Error;
+}
+
+export type PoolHook = (event: PoolEvent) => void;
+
+/** Options of `new Pool(options)`. Only `name` is required. */
+export interface PoolOptions {
+  /** Names the pool in logs, hooks and runner labels. */
+  name: string;
+  /**
+   * Starts runners. @default the backend set with `setDefaultBackend()`, else a `LocalBackend`
+   * (child processes on this machine).
+   */
+  backend?: Backend;
+  /** Runners kept running even when idle. Started when the pool is made. @default 0 */
+  min?: number;
+  /** Most runners at once, booting ones included. @default os.availableParallelism() */
+  max?: number;
+  /** Most calls in flight on one runner. @default 100 */
+  maxConcurrency?: number;
+  /** A runner above `min` with no call for this long stops (ms). @default 30000 */
+  idleShutdownAfter?: number;
+  /** Longest a runner may take from start to an authenticated connection (ms). @default 30000 */
+  bootTimeout?: number;
+  /**
+   * Default deadline of a call (ms), covering queue wait, boot and run. `Infinity` waits
+   * forever. @default 30000
+   */
+  timeout?: number;
+  /** How long `close()` lets calls in flight finish before aborting them (ms). @default 30000 */
+  shutdownTimeout?: number;
+  /** Each runner serves exactly one call and then exits. @default false */
+  singleUse?: boolean;
+  /** Directory task names resolve in, on the runners. @default process.cwd() */
+  taskRoot?: string;
+  /** A pino logger, or `false` for none. @default pino at `FLAME_LOG_LEVEL`, else `warn` */
+  logger?: Logger | false;
+  /** Largest encoded arguments or result of one call (bytes). @default 134217728 (128 MiB) */
+  maxFrameSize?: number;
+  /** Time a connecting runner gets to pass the cookie check (ms). @default 5000 */
+  handshakeTimeout?: number;
+  /** Called when a runner starts booting. */
+  onGrowStart?: PoolHook;
+  /** Called when a boot ends, with `error` set if it failed. */
+  onGrowEnd?: PoolHook;
+  /** Called when a runner has gone away. */
+  onShrink?: PoolHook;
+}
+
+/** The defaults of every optional number and flag. */
+export const POOL_DEFAULTS = Object.freeze({
+  min: 0,
+  maxConcurrency: 100,
+  idleShutdownAfter: 30_000,
+  bootTimeout: 30_000,
+  timeout: 30_000,
+  shutdownTimeout: 30_000,
+  singleUse: false,
+  maxFrameSize: DEFAULT_MAX_FRAME,
+  handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
+});
+
+/** Options with every field present, as the pool uses them. */
+export interface ResolvedPoolOptions {
+  name: string;
+  backend: Backend | undefined;
+  min: number;
+  max: number;
+  maxConcurrency: number;
+  idleShutdownAfter: number;
+  bootTimeout: number;
+  timeout: number;
+  shutdownTimeout: number;
+  singleUse: boolean;
+  taskRoot: string;
+  logger: Logger | false | undefined;
+  maxFrameSize: number;
+  handshakeTimeout: number;
+  onGrowStart: PoolHook | undefined;
+  onGrowEnd: PoolHook | undefined;
+  onShrink: PoolHook | undefined;
+}
+
+const KNOWN = new Set<string>([
+  'name', 'backend', 'min', 'max', 'maxConcurrency', 'idleShutdownAfter', 'bootTimeout',
+  'timeout', 'shutdownTimeout', 'singleUse', 'taskRoot', 'logger', 'maxFrameSize',
+  'handshakeTimeout', 'onGrowStart', 'onGrowEnd', 'onShrink',
+]);
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  try {
+    return `${JSON.stringify(value) ?? String(value)} (${typeof value})`;
+  } catch {
+    return String(value);
+  }
+}
+
+function integer(options: PoolOptions, key: keyof PoolOptions, min: number, fallback: number) {
+  const value = options[key] ?? fallback;
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`options.${key} must be a number, received ${show(value)}`);
+  }
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`options.${key} must be an integer >= ${min}, received ${show(value)}`);
+  }
+  return value;
+}
+
+/** A duration in ms: a positive integer, or Infinity where `infinite` allows it. */
+export function duration(value: unknown, key: string, infinite = false): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new TypeError(`options.${key} must be a number of milliseconds, received ${show(value)}`);
+  }
+  if (value === Infinity && infinite) return value;
+  if (!Number.isInteger(value) || value <= 0) {
+    const rule = infinite ? 'a positive integer or Infinity' : 'a positive integer';
+    throw new RangeError(`options.${key} must be ${rule}, received ${show(value)}`);
+  }
+  return value;
+}
+
+function hook(options: PoolOptions, key: 'onGrowStart' | 'onGrowEnd' | 'onShrink') {
+  const value = options[key];
+  if (value !== undefined && typeof value !== 'function') {
+    throw new TypeError(`options.${key} must be a function, received ${show(value)}`);
+  }
+  return value;
+}
+
+/** Checks every option and fills in the defaults. Throws TypeError or RangeError. */
+export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object, received ${show(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new TypeError(`options.${key} is not a pool option`);
+  }
+  if (typeof options.name !== 'string' || options.name.trim() === '') {
+    throw new TypeError(`options.name must be a non-empty string, received ${show(options.name)}`);
+  }
+  if (!/^[\w.-]{1,64}$/.test(options.name)) {
+    throw new RangeError(`options.name may hold letters, digits, "_", "." and "-" (at most 64), received ${show(options.name)}`);
+  }
+
+  const min = integer(options, 'min', 0, POOL_DEFAULTS.min);
+  const max = integer(options, 'max', 1, Math.max(availableParallelism(), min, 1));
+  if (min > max) throw new RangeError(`options.min (${min}) must not exceed options.max (${max})`);
+
+  const backend = options.backend;
+  if (backend !== undefined && (typeof backend !== 'object' || typeof backend?.start !== 'function')) {
+    throw new TypeError(`options.backend must be a Backend (an object with start()), received ${show(backend)}`);
+  }
+  const logger = options.logger;
+  if (logger !== undefined && logger !== false && typeof logger?.child !== 'function') {
+    throw new TypeError(`options.logger must be a pino logger or false, received ${show(logger)}`);
+  }
+  const singleUse = options.singleUse ?? POOL_DEFAULTS.singleUse;
+  if (typeof singleUse !== 'boolean') {
+    throw new TypeError(`options.singleUse must be a boolean, received ${show(singleUse)}`);
+  }
+  const taskRoot = options.taskRoot ?? process.cwd();
+  if (typeof taskRoot !== 'string' || taskRoot === '') {
+    throw new TypeError(`options.taskRoot must be a directory path, received ${show(taskRoot)}`);
+  }
+
+  return {
+    name: options.name,
+    backend,
+    min,
+    max,
+    maxConcurrency: integer(options, 'maxConcurrency', 1, POOL_DEFAULTS.maxConcurrency),
+    idleShutdownAfter: duration(options.idleShutdownAfter ?? POOL_DEFAULTS.idleShutdownAfter, 'idleShutdownAfter', true),
+    bootTimeout: duration(options.bootTimeout ?? POOL_DEFAULTS.bootTimeout, 'bootTimeout'),
+    timeout: duration(options.timeout ?? POOL_DEFAULTS.timeout, 'timeout', true),
+    shutdownTimeout: duration(options.shutdownTimeout ?? POOL_DEFAULTS.shutdownTimeout, 'shutdownTimeout'),
+    singleUse,
+    taskRoot,
+    logger,
+    maxFrameSize: integer(options, 'maxFrameSize', 1024, POOL_DEFAULTS.maxFrameSize),
+    handshakeTimeout: duration(options.handshakeTimeout ?? POOL_DEFAULTS.handshakeTimeout, 'handshakeTimeout'),
+    onGrowStart: hook(options, 'onGrowStart'),
+    onGrowEnd: hook(options, 'onGrowEnd'),
+    onShrink: hook(options, 'onShrink'),
+  };
+}

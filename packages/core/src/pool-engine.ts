@@ -1,0 +1,563 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Backend } from './backend';
+import { CallQueue, type CallState } from './call-state';
+import { getDefaultBackend } from './default-backend';
+import {
+  BootError,
+  CallAbortedError,
+  CallTimeoutError,
+  describeExit,
+  FlameError,
+  PoolClosedError,
+  RunnerExitedError,
+  type RunnerExitInfo,
+} from './errors';
+import { newRunnerId, PARENT_ID, parentCookie } from './identity';
+import { ParentListener } from './listener';
+import { LocalBackend } from './local-backend';
+import { resolveLogger } from './logger';
+import { duration, type PoolEvent, type PoolHook, type ResolvedPoolOptions } from './options';
+import { COOKIE_ENV, encodeParent, PARENT_ENV } from './parent-env';
+import { RunnerLink } from './runner-link';
+import { bootingSlot, type RunnerSlot } from './runner-slot';
+import { parseTaskName } from './task-name';
+import { timerFor } from './timers';
+import { Codec } from './wire/codec';
+import type { CallKind } from './wire/protocol';
+
+/** Counts a pool reports; see `Pool.stats()`. */
+export interface PoolStats {
+  /** Runners connected and serving (or ready to). */
+  runners: number;
+  /** Runners starting, not yet connected. */
+  booting: number;
+  /** Calls running on runners. */
+  busy: number;
+  /** Calls waiting for a runner. */
+  queued: number;
+}
+
+export interface SubmitOptions {
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+// How long a lost runner's calls wait for the backend to report the exit status, so the
+// error can say how it ended (killed for memory, exit code...). Usually it is already known.
+const EXIT_INFO_WAIT = 2_000;
+const MIN_RETRY_DELAYS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+
+/**
+ * The pool's engine: the queue of calls, the runner slots and their lifecycle. `Pool` is
+ * the public face of it.
+ */
+export class PoolEngine {
+  readonly options: ResolvedPoolOptions;
+  readonly #backend: Backend;
+  readonly #log: Logger;
+  readonly #codec = new Codec();
+  readonly #queue = new CallQueue();
+  readonly #slots = new Map<string, RunnerSlot>();
+  readonly #taskRoot: string;
+  #listening: Promise<ParentListener> | undefined;
+  #busy = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #cutGrace: (() => void) | undefined;
+  #idleWaiters: Array<() => void> = [];
+  #minFailures = 0;
+  #minRetry: NodeJS.Timeout | undefined;
+
+  constructor(options: ResolvedPoolOptions) {
+    this.options = options;
+    this.#backend = options.backend ?? getDefaultBackend() ?? new LocalBackend();
+    this.#log = resolveLogger(options.logger).child({ pool: options.name });
+    this.#taskRoot = path.resolve(options.taskRoot);
+    if (options.min > 0) queueMicrotask(() => this.#pump());
+  }
+
+  get logger(): Logger {
+    return this.#log;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  stats(): PoolStats {
+    let runners = 0;
+    let booting = 0;
+    for (const slot of this.#slots.values()) {
+      if (slot.state === 'ready') runners++;
+      else if (slot.state === 'booting') booting++;
+    }
+    return { runners, booting, busy: this.#busy, queued: this.#queue.size };
+  }
+
+  /** Resolves once nothing is queued or running (at once if that is already so). */
+  onIdle(): Promise<void> {
+    if (this.#busy === 0 && this.#queue.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Queues a call. Checks the task name and encodes the arguments first, so bad input
+   * throws before a runner is started or anything is sent.
+   */
+  submit(
+    task: string,
+    args: unknown[],
+    kind: CallKind,
+    options: SubmitOptions,
+    started?: () => void,
+  ): Promise<unknown> {
+    if (this.#closed) throw new PoolClosedError(this.options.name);
+    parseTaskName(task);
+    if (!Array.isArray(args)) {
+      throw new TypeError(`args must be an array of arguments for ${task}, received ${typeof args}`);
+    }
+    const timeout =
+      options.timeout === undefined
+        ? kind === 'child' ? Infinity : this.options.timeout
+        : duration(options.timeout, 'timeout', true);
+    const body = this.#codec.encode(args, `the arguments of ${task}`);
+    if (body.length > this.options.maxFrameSize) {
+      throw new FlameError(
+        'FLAME_ERR_FRAME_TOO_LARGE',
+        `the arguments of ${task} are ${body.length} bytes encoded, over maxFrameSize (${this.options.maxFrameSize})`,
+      );
+    }
+    const signal = options.signal;
+    if (signal?.aborted) throw new CallAbortedError(task, signal.reason);
+
+    return new Promise((resolve, reject) => {
+      const call: CallState = {
+        task, kind, body, timeout, signal, resolve, reject, started,
+        deadline: performance.now() + timeout,
+        done: false,
+        queued: false,
+        slot: undefined,
+        id: 0,
+        timer: undefined,
+        onAbort: undefined,
+      };
+      call.timer = timerFor(timeout, () => this.#giveUp(call, 'timeout'));
+      if (signal !== undefined) {
+        call.onAbort = () => this.#giveUp(call, 'aborted');
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+      this.#queue.push(call);
+      this.#pump();
+    });
+  }
+
+  /** Graceful: refuses new work, lets calls in flight finish within `grace`, stops runners. */
+  close(grace = this.options.shutdownTimeout): Promise<void> {
+    this.#closing ??= this.#shutdown(grace);
+    return this.#closing;
+  }
+
+  /** Forced: like `close()`, but aborts calls in flight at once. */
+  terminate(): Promise<void> {
+    const closing = this.close(0);
+    this.#cutGrace?.();
+    return closing;
+  }
+
+  // ---- calls ------------------------------------------------------------------------
+
+  #settle(call: CallState, error: Error | undefined, value?: unknown): void {
+    if (call.done) return;
+    call.done = true;
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    if (call.onAbort !== undefined) call.signal?.removeEventListener('abort', call.onAbort);
+    this.#queue.forget(call);
+    if (error === undefined) call.resolve(value);
+    else call.reject(error);
+    this.#checkIdle();
+  }
+
+  // The caller stops waiting. A queued call simply leaves the queue; a running one is
+  // aborted on its runner, whose slot stays taken until the runner answers, so a task
+  // that ignores its signal cannot push the runner past maxConcurrency.
+  #giveUp(call: CallState, why: 'timeout' | 'aborted'): void {
+    if (call.done) return;
+    const slot = call.slot;
+    const error =
+      why === 'aborted'
+        ? new CallAbortedError(call.task, call.signal?.reason)
+        : new CallTimeoutError(call.task, call.timeout, slot ? 'run' : this.#bootingCount() > 0 ? 'boot' : 'queue');
+    this.#settle(call, error);
+    if (slot?.link !== undefined && slot.state !== 'gone') slot.link.cancel(call.id, why);
+  }
+
+  #pump(): void {
+    if (this.#closed) return;
+    for (let call = this.#queue.peek(); call !== undefined; call = this.#queue.peek()) {
+      const slot = this.#pickSlot();
+      if (slot === undefined) break;
+      this.#queue.shift();
+      this.#dispatch(call, slot);
+    }
+    this.#grow();
+  }
+
+  // The ready runner with the fewest calls in flight, among those with room. A runner
+  // whose socket is backed up is skipped, so a slow runner makes calls wait here, as
+  // queued values, instead of filling an ever larger socket buffer.
+  #pickSlot(): RunnerSlot | undefined {
+    let best: RunnerSlot | undefined;
+    for (const slot of this.#slots.values()) {
+      if (slot.state !== 'ready' || !slot.link!.channel.writable) continue;
+      const room = this.options.singleUse ? !slot.used : slot.active < this.options.maxConcurrency;
+      if (room && (best === undefined || slot.active < best.active)) best = slot;
+    }
+    return best;
+  }
+
+  #dispatch(call: CallState, slot: RunnerSlot): void {
+    slot.active++;
+    slot.used = true;
+    this.#busy++;
+    call.slot = slot;
+    if (slot.idleTimer !== undefined) {
+      clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
+    }
+
+    const remaining = Math.max(1, call.deadline - performance.now());
+    call.id = slot.link!.dispatch(call.kind, call.body, remaining, {
+      task: call.task,
+      started: call.started && (() => !call.done && call.started!()),
+      result: (value) => {
+        this.#settle(call, undefined, value);
+        this.#release(slot);
+      },
+      error: (error) => {
+        this.#settle(call, error);
+        this.#release(slot);
+      },
+    });
+  }
+
+  #release(slot: RunnerSlot): void {
+    slot.active--;
+    this.#busy--;
+    if (slot.state === 'ready') {
+      if (this.options.singleUse) this.#retire(slot, 'single use: call done');
+      else if (slot.active === 0) this.#armIdle(slot);
+    }
+    this.#checkIdle();
+    this.#pump();
+  }
+
+  #checkIdle(): void {
+    if (this.#busy !== 0 || this.#queue.size !== 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  // ---- growing ----------------------------------------------------------------------
+
+  // Start runners while queued calls exceed what booting runners will take, and while
+  // fewer than `min` are alive; never past `max` alive (stopping ones count until gone).
+  #grow(): void {
+    const { max, min, maxConcurrency, singleUse } = this.options;
+    const perRunner = singleUse ? 1 : maxConcurrency;
+    let booting = this.#bootingCount();
+    let live = this.#liveCount();
+
+    while (this.#slots.size < max && this.#queue.size > booting * perRunner) {
+      this.#boot();
+      booting++;
+      live++;
+    }
+    while (this.#slots.size < max && live < min && this.#minRetry === undefined) {
+      this.#boot();
+      live++;
+    }
+  }
+
+  #bootingCount(): number {
+    let count = 0;
+    for (const slot of this.#slots.values()) if (slot.state === 'booting') count++;
+    return count;
+  }
+
+  #liveCount(): number {
+    let count = 0;
+    for (const slot of this.#slots.values()) {
+      if (slot.state === 'booting' || slot.state === 'ready') count++;
+    }
+    return count;
+  }
+
+  #boot(): void {
+    const slot = bootingSlot(newRunnerId(this.options.name));
+    this.#slots.set(slot.id, slot);
+    this.#hook('onGrowStart', slot.id);
+    void this.#runBoot(slot);
+  }
+
+  async #runBoot(slot: RunnerSlot): Promise<void> {
+    const started = performance.now();
+    const log = this.#log.child({ runnerId: slot.id });
+    const { bootTimeout } = this.options;
+    const signal = slot.boot.signal;
+    const timer = setTimeout(
+      () => slot.boot.abort(new BootError(slot.id, `it did not connect back within bootTimeout (${bootTimeout} ms)`)),
+      bootTimeout,
+    );
+    const aborted = new Promise<never>((_, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
+    let stopExpecting: (() => void) | undefined;
+    log.debug('runner booting');
+
+    try {
+      const listener = await Promise.race([this.#ensureListening(), aborted]);
+      const expectation = listener.expect(slot.id);
+      stopExpecting = expectation.stop;
+
+      const starting = this.#backend.start({
+        runnerId: slot.id,
+        pool: this.options.name,
+        parentId: PARENT_ID,
+        env: this.#runnerEnv(slot.id, listener.port, log),
+        signal,
+        logger: log,
+      });
+      // A backend that ignores the abort may still finish starting: stop what it started.
+      starting.then((instance) => signal.aborted && void instance.stop(0), () => undefined);
+      const instance = await Promise.race([starting, aborted]);
+      slot.instance = instance;
+
+      const exitedEarly = instance.exited.then((exit): never => {
+        throw new BootError(slot.id, `the runner exited during boot (${describeExit(exit)})`, {
+          exitCode: exit.code ?? null,
+          logTail: exit.logTail ?? [],
+        });
+      });
+      exitedEarly.catch(() => undefined);
+
+      const channel = await Promise.race([expectation.channel, exitedEarly, aborted]);
+      const link = new RunnerLink(slot.id, channel, log);
+      slot.link = link;
+      const info = await Promise.race([link.ready, exitedEarly, aborted]);
+      clearTimeout(timer);
+
+      slot.state = 'ready';
+      channel.on('close', () => void this.#lost(slot));
+      channel.socket.on('drain', () => this.#pump());
+      instance.exited.then(() => void this.#lost(slot));
+      this.#minFailures = 0;
+      log.info(
+        { ms: Math.round(performance.now() - started), backendId: instance.backendId, host: info.hostname },
+        'runner ready',
+      );
+      this.#hook('onGrowEnd', slot.id);
+
+      if (this.#closed) {
+        this.#retire(slot, 'pool closed');
+        return;
+      }
+      this.#pump();
+      if (slot.active === 0) this.#armIdle(slot);
+    } catch (error) {
+      clearTimeout(timer);
+      stopExpecting?.();
+      this.#bootFailed(slot, error, log, started);
+    }
+  }
+
+  #runnerEnv(runnerId: string, port: number, log: Logger): Record<string, string> {
+    const level = log.level === 'silent' ? 'warn' : log.level;
+    const parent = encodeParent({
+      host: this.#backend.parentHost(),
+      port,
+      runnerId,
+      pool: this.options.name,
+      taskRoot: this.#taskRoot,
+      maxFrame: this.options.maxFrameSize,
+      connectTimeout: this.options.bootTimeout,
+      handshakeTimeout: this.options.handshakeTimeout,
+      logLevel: level,
+    });
+    return { [PARENT_ENV]: parent, [COOKIE_ENV]: parentCookie() };
+  }
+
+  #ensureListening(): Promise<ParentListener> {
+    this.#listening ??= (async () => {
+      await this.#backend.init?.({ pool: this.options.name, parentId: PARENT_ID, logger: this.#log });
+      const listener = new ParentListener({
+        host: this.#backend.listenHost(),
+        cookie: parentCookie(),
+        handshakeTimeout: this.options.handshakeTimeout,
+        maxFrame: this.options.maxFrameSize,
+        logger: this.#log,
+      });
+      await listener.listen();
+      this.#log.debug({ port: listener.port, backend: this.#backend.kind }, 'listening for runners');
+      return listener;
+    })();
+    // A failed start (say, a backend misconfigured) is tried again by the next boot.
+    this.#listening.catch(() => (this.#listening = undefined));
+    return this.#listening;
+  }
+
+  #bootFailed(slot: RunnerSlot, cause: unknown, log: Logger, started: number): void {
+    const error =
+      cause instanceof FlameError
+        ? cause
+        : new BootError(slot.id, cause instanceof Error ? cause.message : String(cause), { cause });
+    slot.state = 'gone';
+    this.#slots.delete(slot.id);
+    slot.link?.channel.destroy();
+    const stopped = slot.instance?.stop(0) ?? Promise.resolve();
+    void stopped.finally(slot.leave);
+
+    if (!(error instanceof PoolClosedError)) {
+      log.warn({ err: error, ms: Math.round(performance.now() - started) }, 'runner failed to boot');
+    }
+    this.#hook('onGrowEnd', slot.id, error);
+    this.#failBeyondCapacity(error);
+    if (this.#liveCount() < this.options.min && !this.#closed) this.#delayMinBoots();
+    this.#pump();
+  }
+
+  // A failed boot fails the queued calls that no other runner will take: those beyond
+  // the room of ready runners and of the boots still under way. Without this, a broken
+  // image would be booted again and again for the same callers until their deadlines.
+  #failBeyondCapacity(error: Error): void {
+    const perRunner = this.options.singleUse ? 1 : this.options.maxConcurrency;
+    let room = 0;
+    for (const slot of this.#slots.values()) {
+      if (slot.state === 'booting') room += perRunner;
+      else if (slot.state === 'ready') room += this.options.singleUse ? Number(!slot.used) : perRunner - slot.active;
+    }
+    while (this.#queue.size > room) this.#settle(this.#queue.shift()!, error);
+  }
+
+  #delayMinBoots(): void {
+    const delay = MIN_RETRY_DELAYS[Math.min(this.#minFailures++, MIN_RETRY_DELAYS.length - 1)]!;
+    if (this.#minRetry !== undefined) return;
+    this.#minRetry = setTimeout(() => {
+      this.#minRetry = undefined;
+      this.#pump();
+    }, delay);
+    this.#minRetry.unref();
+  }
+
+  // ---- shrinking --------------------------------------------------------------------
+
+  #armIdle(slot: RunnerSlot): void {
+    const after = this.options.idleShutdownAfter;
+    if (slot.idleTimer !== undefined || !Number.isFinite(after)) return;
+    slot.idleTimer = timerFor(after, () => {
+      slot.idleTimer = undefined;
+      if (slot.state === 'ready' && slot.active === 0 && this.#liveCount() > this.options.min) {
+        this.#retire(slot, 'idle');
+      }
+    });
+    slot.idleTimer?.unref();
+  }
+
+  /** Tells a runner to leave and makes sure it does; `#lost` then takes it out. */
+  #retire(slot: RunnerSlot, reason: string): void {
+    if (slot.state !== 'ready') return;
+    slot.state = 'stopping';
+    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    this.#log.debug({ runnerId: slot.id, reason }, 'runner stopping');
+    slot.link!.stop(reason);
+    void slot.instance!.stop(this.options.shutdownTimeout).finally(() => void this.#lost(slot));
+  }
+
+  // The runner's connection closed or its process ended, whichever came first. Its calls
+  // fail with RunnerExitedError (never a timeout), and the pool goes on without it.
+  async #lost(slot: RunnerSlot): Promise<void> {
+    if (slot.state === 'gone') return;
+    const expected = slot.state === 'stopping';
+    slot.state = 'gone';
+    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
+    this.#slots.delete(slot.id);
+    const link = slot.link!;
+    link.channel.destroy();
+    const stopped = slot.instance!.stop(this.options.shutdownTimeout);
+
+    let exit: RunnerExitInfo = { reason: 'connection lost' };
+    if (link.pending > 0 || !expected) {
+      exit = await Promise.race([
+        slot.instance!.exited,
+        new Promise<RunnerExitInfo>((resolve) =>
+          setTimeout(() => resolve({ reason: 'connection lost' }), EXIT_INFO_WAIT).unref(),
+        ),
+      ]);
+    }
+    if (link.pending > 0) link.failAll(new RunnerExitedError(slot.id, exit));
+
+    const fields = { runnerId: slot.id, exit: describeExit(exit) };
+    if (expected) this.#log.debug(fields, 'runner stopped');
+    else this.#log.warn(fields, 'runner exited unexpectedly');
+    this.#hook('onShrink', slot.id);
+    void stopped.finally(slot.leave);
+    this.#pump();
+  }
+
+  // ---- closing ----------------------------------------------------------------------
+
+  async #shutdown(grace: number): Promise<void> {
+    this.#closed = true;
+    const started = performance.now();
+    const closedError = new PoolClosedError(this.options.name);
+    if (this.#minRetry !== undefined) clearTimeout(this.#minRetry);
+
+    for (const call of this.#queue.drain()) this.#settle(call, closedError);
+    for (const slot of this.#slots.values()) {
+      if (slot.state === 'booting') slot.boot.abort(closedError);
+    }
+
+    await this.#drainCalls(grace);
+    for (const slot of this.#slots.values()) {
+      if (slot.link === undefined || slot.state === 'gone') continue;
+      slot.link.cancelAll('closing');
+      slot.link.failAll(closedError);
+    }
+
+    const slots = [...this.#slots.values()];
+    for (const slot of slots) this.#retire(slot, 'pool closed');
+    await Promise.all(slots.map((slot) => slot.gone));
+    const listener = await this.#listening?.catch(() => undefined);
+    await listener?.close();
+    this.#log.info({ ms: Math.round(performance.now() - started) }, 'pool closed');
+  }
+
+  #drainCalls(grace: number): Promise<void> {
+    if (this.#busy === 0 || grace <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, grace);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#cutGrace = done;
+      this.#idleWaiters.push(done);
+    });
+  }
+
+  #hook(name: 'onGrowStart' | 'onGrowEnd' | 'onShrink', runnerId: string, error?: Error): void {
+    const hook: PoolHook | undefined = this.options[name];
+    if (hook === undefined) return;
+    const event: PoolEvent = { pool: this.options.name, runnerCount: this.#slots.size, runnerId };
+    if (error !== undefined) event.error = error;
+    try {
+      hook(event);
+    } catch (hookError) {
+      this.#log.error({ err: hookError, hook: name }, 'pool hook threw');
+    }
+  }
+}

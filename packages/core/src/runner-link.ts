@@ -1,0 +1,116 @@
+import type { Logger } from 'pino';
+import { ProtocolError } from './errors';
+import type { Channel } from './wire/channel';
+import type {
+  CallKind,
+  ReadyMessage,
+  RunnerMessage,
+  StopMessage,
+  CancelMessage,
+} from './wire/protocol';
+import { fromWireError } from './wire-error';
+
+/** What a dispatched call hears back from its runner. */
+export interface CallListener {
+  readonly task: string;
+  started?(): void;
+  result(value: unknown): void;
+  error(error: Error): void;
+}
+
+/**
+ * The parent's end of one runner's connection: sends calls tagged by id, routes replies
+ * back to their listeners, and reports when the connection is gone. Many calls share the
+ * connection at once.
+ */
+export class RunnerLink {
+  readonly runnerId: string;
+  readonly channel: Channel;
+  readonly #calls = new Map<number, CallListener>();
+  readonly #log: Logger;
+  #nextId = 1;
+  #ready: { resolve(info: ReadyMessage): void; reject(error: Error): void } | undefined;
+
+  /** Settles with the runner's `ready` message, or rejects if the connection closes first. */
+  readonly ready: Promise<ReadyMessage>;
+
+  constructor(runnerId: string, channel: Channel, log: Logger) {
+    this.runnerId = runnerId;
+    this.channel = channel;
+    this.#log = log;
+    this.ready = new Promise((resolve, reject) => (this.#ready = { resolve, reject }));
+    // Nobody may be waiting for `ready` when it fails; the failure is handled elsewhere.
+    this.ready.catch(() => undefined);
+    channel.setHandler((header, body) => this.#onFrame(header as RunnerMessage, body));
+    channel.once('close', (error) => {
+      this.#ready?.reject(error ?? new ProtocolError('runner closed the connection before it was ready'));
+    });
+  }
+
+  /** Calls sent and not yet answered. */
+  get pending(): number {
+    return this.#calls.size;
+  }
+
+  /** Sends a call whose arguments are already encoded; returns its id. */
+  dispatch(kind: CallKind, body: Buffer, timeout: number, listener: CallListener): number {
+    const id = this.#nextId++;
+    this.#calls.set(id, listener);
+    this.channel.send({ t: 'call', id, task: listener.task, kind, timeout }, body);
+    return id;
+  }
+
+  /** Asks the runner to abort call `id`. Its eventual reply is still awaited, then dropped. */
+  cancel(id: number, reason: CancelMessage['reason']): void {
+    if (this.#calls.has(id)) this.channel.send({ t: 'cancel', id, reason });
+  }
+
+  /** Asks the runner to abort every unanswered call. */
+  cancelAll(reason: CancelMessage['reason']): void {
+    for (const id of this.#calls.keys()) this.channel.send({ t: 'cancel', id, reason });
+  }
+
+  /** Tells the runner to leave; it closes the connection when it does. */
+  stop(reason: string): void {
+    const message: StopMessage = { t: 'stop', reason };
+    this.channel.send(message);
+  }
+
+  /** Fails every unanswered call with `error` (the runner is gone). */
+  failAll(error: Error): void {
+    const calls = [...this.#calls.values()];
+    this.#calls.clear();
+    for (const call of calls) call.error(error);
+  }
+
+  #onFrame(message: RunnerMessage, body: unknown): void {
+    switch (message.t) {
+      case 'ready':
+        this.#ready?.resolve(message);
+        return;
+      case 'started':
+        this.#calls.get(message.id)?.started?.();
+        return;
+      case 'result':
+        this.#take(message.id)?.result(body);
+        return;
+      case 'error': {
+        const listener = this.#take(message.id);
+        listener?.error(fromWireError(listener.task, message.origin, message.error));
+        return;
+      }
+      default:
+        throw new ProtocolError(`unknown message ${JSON.stringify((message as { t?: unknown }).t)} from runner`);
+    }
+  }
+
+  #take(id: number): CallListener | undefined {
+    const listener = this.#calls.get(id);
+    if (listener === undefined) {
+      this.#log.debug({ id }, 'reply for an unknown call dropped');
+      return undefined;
+    }
+    this.#calls.delete(id);
+    return listener;
+  }
+}

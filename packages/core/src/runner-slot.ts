@@ -1,0 +1,41 @@
+import type { RunnerInstance } from './backend';
+import type { RunnerLink } from './runner-link';
+
+export type SlotState = 'booting' | 'ready' | 'stopping' | 'gone';
+
+/** The pool's record of one runner. */
+export interface RunnerSlot {
+  readonly id: string;
+  state: SlotState;
+  /** Calls assigned to this runner and not yet answered by it. */
+  active: number;
+  /** Has served a call (for single-use pools). */
+  used: boolean;
+  instance: RunnerInstance | undefined;
+  link: RunnerLink | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** Aborts the boot (timeout, pool closed). */
+  readonly boot: AbortController;
+  /** Settles when the slot has left the pool. */
+  readonly gone: Promise<void>;
+  /** Settles `gone`. */
+  readonly leave: () => void;
+}
+
+/** A new slot in the booting state. */
+export function bootingSlot(id: string): RunnerSlot {
+  let leave!: () => void;
+  const gone = new Promise<void>((resolve) => (leave = resolve));
+  return {
+    id,
+    state: 'booting',
+    active: 0,
+    used: false,
+    instance: undefined,
+    link: undefined,
+    idleTimer: undefined,
+    boot: new AbortController(),
+    gone,
+    leave,
+  };
+}

@@ -1,0 +1,59 @@
+import { isBuiltin } from 'node:module';
+import path from 'node:path';
+import { TaskNotFoundError } from './errors';
+
+/** A task name split into the module path (relative to the task root) and the export. */
+export interface TaskName {
+  readonly module: string;
+  readonly exportName: string;
+}
+
+const EXPORT_NAME = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * Checks and splits `"path/to/module#export"` (`#export` defaults to `default`). Only
+ * relative paths inside the task root are allowed: absolute paths, `..` segments, URLs,
+ * package names (`child_process`, `node:fs`, anything under node_modules) are refused here,
+ * before anything is sent or loaded. Symlinks are checked by the runner when it resolves.
+ */
+export function parseTaskName(task: unknown): TaskName {
+  if (typeof task !== 'string' || task.length === 0) {
+    throw new TaskNotFoundError(String(task), 'a task name must be a non-empty string');
+  }
+  if (task.length > 1024 || task.includes('\0')) {
+    throw new TaskNotFoundError(task, 'not a valid task name');
+  }
+
+  const hash = task.indexOf('#');
+  const module = hash < 0 ? task : task.slice(0, hash);
+  const exportName = hash < 0 ? 'default' : task.slice(hash + 1);
+  if (!EXPORT_NAME.test(exportName)) {
+    throw new TaskNotFoundError(task, `"${exportName}" is not a valid export name`);
+  }
+
+  refuseOutsideRoot(task, module);
+  return { module, exportName };
+}
+
+function refuseOutsideRoot(task: string, module: string): void {
+  if (module.length === 0) {
+    throw new TaskNotFoundError(task, 'the module path is empty');
+  }
+  if (path.isAbsolute(module) || path.win32.isAbsolute(module) || /^[a-z][a-z0-9+.-]*:/i.test(module)) {
+    throw new TaskNotFoundError(task, 'absolute paths and URLs are refused: name a module inside the task root');
+  }
+
+  const segments = module.split(/[\\/]/);
+  if (segments.includes('..')) {
+    throw new TaskNotFoundError(task, '".." escapes the task root and is refused');
+  }
+  if (segments.includes('node_modules')) {
+    throw new TaskNotFoundError(task, 'modules under node_modules are packages, not tasks, and are refused');
+  }
+  if (isBuiltin(module) || isBuiltin(segments[0] ?? '')) {
+    throw new TaskNotFoundError(
+      task,
+      `"${module}" names a Node.js built-in module; tasks must be modules of your app`,
+    );
+  }
+}
