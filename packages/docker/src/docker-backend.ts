@@ -104,8 +104,8 @@ export class DockerBackend implements Backend {
   /**
    * A backend like this one with `overrides` on top (the per-runner layer): give it to a pool,
    * or to whatever starts the runners that need, say, more memory. It shares this backend's
-   * connection, image checks and warnings. Overrides replace earlier `withOptions` overrides
-   * only key by key, as the layers do.
+   * connection, image checks and warnings. Called on a derived backend, it stacks the new
+   * overrides on the earlier ones with the same merge rules as the layers.
    */
   withOptions(overrides: DockerBackendOptions): DockerBackend {
     const added = validateOptions(overrides, 'withOptions()');
