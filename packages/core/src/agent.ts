@@ -109,7 +109,7 @@ export class RunnerAgent {
         void this.#run(message, body);
         return;
       case 'cancel':
-        this.#running.get(message.id)?.controller.abort(new Error(`call ${message.reason}`));
+        this.#running.get(message.id)?.controller.abort(new Error(`call cancelled by the parent: ${message.reason}`));
         return;
       case 'stop':
         this.stop(message.reason);
@@ -121,7 +121,7 @@ export class RunnerAgent {
 
   async #run(call: CallMessage, args: unknown): Promise<void> {
     const controller = new AbortController();
-    const timer = timerFor(call.timeout, () => controller.abort(new Error('call deadline passed')));
+    const timer = timerFor(call.timeout, () => controller.abort(new Error('call timed out: its deadline passed')));
     this.#running.set(call.id, { controller, timer });
 
     try {
