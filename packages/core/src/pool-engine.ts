@@ -42,6 +42,11 @@ export interface PoolStats {
 export interface SubmitOptions {
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * For children: aborting it aborts the task's signal on the runner but keeps waiting
+   * for the function to return (a queued call is dropped with `CallAbortedError`).
+   */
+  stopSignal?: AbortSignal | undefined;
 }
 
 // How long a lost runner's calls wait for the backend to report the exit status, so the
@@ -148,6 +153,7 @@ export class PoolEngine {
         call.onAbort = () => this.#giveUp(call, 'aborted');
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
+      options.stopSignal?.addEventListener('abort', () => this.#stopChild(call), { once: true });
       this.#queue.push(call);
       this.#pump();
     });
@@ -191,6 +197,13 @@ export class PoolEngine {
         : new CallTimeoutError(call.task, call.timeout, slot ? 'run' : this.#bootingCount() > 0 ? 'boot' : 'queue');
     this.#settle(call, error);
     if (slot?.link !== undefined && slot.state !== 'gone') slot.link.cancel(call.id, why);
+  }
+
+  #stopChild(call: CallState): void {
+    if (call.done) return;
+    const slot = call.slot;
+    if (slot === undefined) this.#settle(call, new CallAbortedError(call.task, 'stopped before it started'));
+    else if (slot.link !== undefined && slot.state !== 'gone') slot.link.cancel(call.id, 'stopped');
   }
 
   #pump(): void {

@@ -18,7 +18,10 @@ export interface CallOptions {
 export interface ChildHandle<T = unknown> {
   /** Settles with the function's result or error once it ends. */
   readonly done: Promise<T>;
-  /** Aborts the function's signal on the runner; resolves once it has ended. */
+  /**
+   * Aborts the function's signal on the runner and resolves once it has ended; `done`
+   * then settles with what the function returned or threw.
+   */
   stop(): Promise<void>;
 }
 
@@ -84,20 +87,14 @@ export class Pool {
     args: unknown[] = [],
     options: CallOptions = {},
   ): Promise<ChildHandle<T>> {
-    const controller = new AbortController();
-    const outer = options.signal;
-    if (outer !== undefined) {
-      if (outer.aborted) controller.abort(outer.reason);
-      else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
-    }
-
+    const stopper = new AbortController();
     let onStarted!: () => void;
     const started = new Promise<void>((resolve) => (onStarted = resolve));
     const done = this.#engine.submit(
       task,
       args,
       'child',
-      { timeout: options.timeout, signal: controller.signal },
+      { timeout: options.timeout, signal: options.signal, stopSignal: stopper.signal },
       onStarted,
     ) as Promise<T>;
     await Promise.race([started, done]);
@@ -105,7 +102,7 @@ export class Pool {
     return {
       done,
       stop: async () => {
-        controller.abort(new Error('child stopped'));
+        stopper.abort();
         await done.catch(() => undefined);
       },
     };
