@@ -1,0 +1,44 @@
+import { describe, expect, it } from '@jest/globals';
+import { Pool, POOL_DEFAULTS } from '@flame-node/core';
+
+describe('pool options', () => {
+  it('fills the documented defaults', () => {
+    const pool = new Pool({ name: 'defaults', logger: false });
+    expect(pool.options).toMatchObject({
+      min: 0,
+      maxConcurrency: 100,
+      idleShutdownAfter: 30_000,
+      bootTimeout: 30_000,
+      timeout: 30_000,
+      shutdownTimeout: 30_000,
+      singleUse: false,
+      taskRoot: process.cwd(),
+    });
+    expect(pool.options.max).toBeGreaterThanOrEqual(1);
+    expect(Object.isFrozen(POOL_DEFAULTS)).toBe(true);
+  });
+
+  it.each([
+    [{ name: 'x', mxa: 3 }, TypeError, /options\.mxa is not a pool option/],
+    [{}, TypeError, /options\.name must be a non-empty string/],
+    [{ name: 'has space' }, RangeError, /options\.name/],
+    [{ name: 'x', max: 0 }, RangeError, /options\.max must be an integer >= 1, received 0/],
+    [{ name: 'x', max: '2' }, TypeError, /options\.max must be a number, received "2"/],
+    [{ name: 'x', min: 3, max: 2 }, RangeError, /options\.min \(3\) must not exceed options\.max \(2\)/],
+    [{ name: 'x', maxConcurrency: 1.5 }, RangeError, /options\.maxConcurrency/],
+    [{ name: 'x', timeout: 0 }, RangeError, /options\.timeout must be a positive integer or Infinity/],
+    [{ name: 'x', bootTimeout: Infinity }, RangeError, /options\.bootTimeout must be a positive integer/],
+    [{ name: 'x', singleUse: 'yes' }, TypeError, /options\.singleUse must be a boolean/],
+    [{ name: 'x', logger: console }, TypeError, /options\.logger must be a pino logger or false/],
+    [{ name: 'x', backend: {} }, TypeError, /options\.backend must be a Backend/],
+    [{ name: 'x', onShrink: 'later' }, TypeError, /options\.onShrink must be a function/],
+  ])('%j is refused', (options, Type, message) => {
+    expect(() => new Pool(options as never)).toThrow(Type);
+    expect(() => new Pool(options as never)).toThrow(message);
+  });
+
+  it('accepts Infinity where waiting forever makes sense', () => {
+    const pool = new Pool({ name: 'x', timeout: Infinity, idleShutdownAfter: Infinity, logger: false });
+    expect(pool.options.timeout).toBe(Infinity);
+  });
+});
