@@ -9,6 +9,7 @@ import { Channel } from './wire/channel';
 import { offerHandshake } from './wire/handshake';
 import { HANDSHAKE_MAX_FRAME, type CallMessage, type ParentMessage } from './wire/protocol';
 import { toWireError } from './wire-error';
+import { REPL_ENV, startRunnerRepl } from './runner-repl';
 import { timerFor } from './timers';
 
 const RECONNECT_DELAY = 100;
@@ -73,6 +74,12 @@ export class RunnerAgent {
     channel.setHandler((header, body) => this.#onMessage(header as ParentMessage, body));
     channel.send({ t: 'ready', pid: process.pid, hostname: hostname(), node: process.version });
     this.#log.info({ ms: Date.now() - started, root: this.#tasks.root }, 'runner connected');
+
+    const repl = process.env[REPL_ENV];
+    if (repl) {
+      const { runnerId, pool } = this.#parent;
+      startRunnerRepl(repl, runnerId, { runner: { runnerId, pool, running: () => this.#running.size } }, this.#log);
+    }
   }
 
   async #connect(): Promise<Channel> {

@@ -79,9 +79,12 @@ function writeTypedArray(array: TypedArray, allocate: Allocate): undefined {
   return undefined;
 }
 
+// The extension matched by instanceof, so a subclass (class Samples extends Float32Array)
+// lands here too: it goes as its base class. Looking its own constructor up would find no
+// kind, and the peer would drop the connection on the frame. Buffer is first in the list,
+// so a Buffer is never mistaken for the Uint8Array it also is.
 function typedArrayKind(array: TypedArray): number {
-  if (Buffer.isBuffer(array)) return 0;
-  return TYPED_ARRAYS.indexOf(array.constructor as (typeof TYPED_ARRAYS)[number]);
+  return TYPED_ARRAYS.findIndex((Class) => array instanceof Class);
 }
 
 function rebuildTypedArray(kind: number, bytes: Buffer): TypedArray {
@@ -93,10 +96,15 @@ function rebuildTypedArray(kind: number, bytes: Buffer): TypedArray {
   if (Class === Buffer) return bytes;
   if (Class === Uint8Array) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 
+  // A length that is not a whole number of elements would be truncated without a word.
+  const width = (Class as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  if (bytes.byteLength % width !== 0) {
+    throw new ProtocolError(`${bytes.byteLength} bytes are not a whole number of ${Class.name} elements`);
+  }
+
   // A copy gives the view its own, correctly aligned ArrayBuffer.
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
-  const width = (Class as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   return new (Class as unknown as TypedArrayClass)(copy.buffer, 0, bytes.byteLength / width);
 }
 
