@@ -50,7 +50,7 @@ export class RunnerAgent {
     // A synchronous destination, so the line saying why the runner ended is written
     // before the process exits.
     const log = pino(
-      { level: parent.logLevel, base: { runnerId: parent.runnerId, pool: parent.pool } },
+      { level: parent.logLevel, base: { pid: process.pid, hostname: hostname(), runnerId: parent.runnerId, pool: parent.pool } },
       pino.destination({ dest: 1, sync: true }),
     );
     return new RunnerAgent(parent, cookie, log);

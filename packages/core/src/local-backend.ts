@@ -114,10 +114,10 @@ function forwardLines(stream: NodeJS.ReadableStream, onLine: (line: string) => v
 export function relayLine(line: string, log: Logger, stream: 'stdout' | 'stderr'): void {
   if (line.startsWith('{')) {
     try {
-      const { level, msg, time: _time, pid, hostname: _host, runnerId: _id, pool: _pool, ...fields } =
+      const { level, msg, time: _time, pid, hostname, runnerId: _id, pool: _pool, ...fields } =
         JSON.parse(line) as Record<string, unknown>;
       const method = LEVELS[level as number] ?? 'info';
-      log[method]({ ...fields, runnerPid: pid }, typeof msg === 'string' ? msg : 'runner log');
+      log[method]({ ...fields, runnerPid: pid, runnerHost: hostname }, typeof msg === 'string' ? msg : 'runner log');
       return;
     } catch {
       // Not JSON after all: log it as text below.

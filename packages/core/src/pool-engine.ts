@@ -10,6 +10,7 @@ import {
   CallTimeoutError,
   describeExit,
   FlameError,
+  FrameTooLargeError,
   PoolClosedError,
   RunnerExitedError,
   type RunnerExitInfo,
@@ -129,10 +130,7 @@ export class PoolEngine {
         : duration(options.timeout, 'timeout', true);
     const body = this.#codec.encode(args, `the arguments of ${task}`);
     if (body.length > this.options.maxFrameSize) {
-      throw new FlameError(
-        'FLAME_ERR_FRAME_TOO_LARGE',
-        `the arguments of ${task} are ${body.length} bytes encoded, over maxFrameSize (${this.options.maxFrameSize})`,
-      );
+      throw FrameTooLargeError.describe(`the arguments of ${task}`, body.length, this.options.maxFrameSize);
     }
     const signal = options.signal;
     if (signal?.aborted) throw new CallAbortedError(task, signal.reason);

@@ -11,7 +11,9 @@ function text(frames: Buffer[]): string[] {
   return frames.map((frame) => frame.toString('utf8'));
 }
 
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+});
 
 describe('FrameDecoder', () => {
   it('rebuilds a frame fed one byte at a time, and only when its last byte arrives', () => {

@@ -100,6 +100,19 @@ describe('the cookie handshake', () => {
     expect(parent.closed || runner.closed).toBe(false);
   });
 
+  it('accepts a runner written from the protocol notes alone, and confirms with its own MAC', async () => {
+    // A positive control for the hand-written MACs that the refusal tests below rely on.
+    const { parent, runner } = await channelPair();
+    const accepted = acceptHandshake(parent, COOKIE, TIMEOUT);
+    const { nonce: np } = await nextFrame(runner);
+    const nr = Buffer.alloc(32, 9);
+    const confirm = nextFrame(runner);
+    runner.send({ t: 'response', v: 1, runnerId: 'hand-made', nonce: nr, mac: handshakeMac(COOKIE, 'runner', np as Buffer, nr, 'hand-made') });
+
+    expect(await accepted).toBe('hand-made');
+    expect((await confirm).mac).toEqual(handshakeMac(COOKIE, 'parent', np as Buffer, nr, 'hand-made'));
+  });
+
   it('fails on both sides with HandshakeError when the cookies differ', async () => {
     const { parent, runner } = await channelPair();
     const offered = offerHandshake(runner, 'a-different-cookie', 'flame-test-abc123', TIMEOUT);

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Packr } from 'msgpackr';
 import {
@@ -183,23 +183,85 @@ export function responseFrame(cookie: string, challenge: Challenge, runnerId: st
   });
 }
 
+/**
+ * A relay between a runner and the parent's listener that records every byte the runner
+ * sends: what a peer on the network path would see.
+ */
+export class Tap {
+  readonly port: number;
+  /** Bytes runner to parent, in order, over every connection relayed. */
+  readonly fromRunner: Buffer[] = [];
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+
+  private constructor(server: Server, port: number) {
+    this.#server = server;
+    this.port = port;
+  }
+
+  /** Starts relaying 127.0.0.1:`port` (returned as `tap.port`) to 127.0.0.1:`targetPort`. */
+  static async open(targetPort: number): Promise<Tap> {
+    let tap: Tap | undefined;
+    const server = createServer((downstream) => tap!.#relay(downstream, targetPort));
+    await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    tap = new Tap(server, (server.address() as AddressInfo).port);
+    return tap;
+  }
+
+  /** The first frame the runner sent (its handshake response), prefix included. */
+  firstRunnerFrame(): Buffer {
+    const bytes = Buffer.concat(this.fromRunner);
+    if (bytes.length < 4) throw new Error('the runner has sent nothing through the tap');
+    return Buffer.from(bytes.subarray(0, 4 + bytes.readUInt32BE(0)));
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+
+  #relay(downstream: Socket, targetPort: number): void {
+    const upstream = connect({ host: '127.0.0.1', port: targetPort });
+    for (const socket of [downstream, upstream]) {
+      this.#sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.once('close', () => this.#sockets.delete(socket));
+    }
+    downstream.on('data', (chunk: Buffer) => {
+      this.fromRunner.push(Buffer.from(chunk));
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => downstream.write(chunk));
+    downstream.once('close', () => upstream.destroy());
+    upstream.once('close', () => downstream.destroy());
+  }
+}
+
 /** A started runner, as the recording backend saw it. */
 export interface RecordedLaunch {
   runnerId: string;
   env: Readonly<Record<string, string>>;
-  /** `FLAME_PARENT`, decoded. */
+  /** `FLAME_PARENT`, decoded: the parent's own listener, not the tap. */
   parent: { host: string; port: number; runnerId: string; handshakeTimeout: number };
   cookie: string;
+  /** The relay the runner was pointed at, when the backend taps. */
+  tap?: Tap;
 }
 
 /**
  * A Backend that starts real runner processes through `LocalBackend` and records what each
- * launch was given: the parent's port and the cookie are in its environment.
+ * launch was given: the parent's port and the cookie are in its environment. With `tap`,
+ * each runner dials the parent through a recording relay instead of directly.
  */
 export class RecordingBackend implements Backend {
   readonly kind = 'recording-local';
   readonly launches: RecordedLaunch[] = [];
   readonly #inner = new LocalBackend();
+  readonly #tap: boolean;
+
+  constructor(options: { tap?: boolean } = {}) {
+    this.#tap = options.tap ?? false;
+  }
 
   listenHost(): string {
     return this.#inner.listenHost();
@@ -209,15 +271,26 @@ export class RecordingBackend implements Backend {
     return this.#inner.parentHost();
   }
 
-  start(launch: RunnerLaunch): Promise<RunnerInstance> {
+  async start(launch: RunnerLaunch): Promise<RunnerInstance> {
     const encoded = launch.env.FLAME_PARENT;
     const cookie = launch.env.FLAME_COOKIE;
     if (encoded === undefined || cookie === undefined) {
       throw new Error('the launch env has no FLAME_PARENT or FLAME_COOKIE');
     }
-    const parent = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as RecordedLaunch['parent'];
-    this.launches.push({ runnerId: launch.runnerId, env: launch.env, parent, cookie });
-    return this.#inner.start(launch);
+    const descriptor = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const recorded: RecordedLaunch = {
+      runnerId: launch.runnerId,
+      env: launch.env,
+      parent: descriptor as unknown as RecordedLaunch['parent'],
+      cookie,
+    };
+    this.launches.push(recorded);
+    if (!this.#tap) return this.#inner.start(launch);
+
+    const tap = await Tap.open(recorded.parent.port);
+    recorded.tap = tap;
+    const viaTap = Buffer.from(JSON.stringify({ ...descriptor, port: tap.port })).toString('base64url');
+    return this.#inner.start({ ...launch, env: { ...launch.env, FLAME_PARENT: viaTap } });
   }
 
   /** The last launch; throws if no runner was started yet. */
@@ -225,5 +298,10 @@ export class RecordingBackend implements Backend {
     const launch = this.launches[this.launches.length - 1];
     if (launch === undefined) throw new Error('no runner was started');
     return launch;
+  }
+
+  /** Closes every tap (after the pool is closed). */
+  async close(): Promise<void> {
+    await Promise.all(this.launches.map((launch) => launch.tap?.close()));
   }
 }
