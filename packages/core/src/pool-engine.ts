@@ -52,7 +52,7 @@ export interface SubmitOptions {
 
 // How long a lost runner's calls wait for the backend to report the exit status, so the
 // error can say how it ended (killed for memory, exit code...). Usually it is already known.
-const EXIT_INFO_WAIT = 2_000;
+const EXIT_INFO_WAIT = 3_000;
 const MIN_RETRY_DELAYS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 
 /**
