@@ -33,6 +33,12 @@ function decodeError(bytes: number[] | Buffer): unknown {
 }
 
 // A msgpack ext8 of our typed-array extension (0x62): kind byte, then the array's bytes.
+function cycle(): Record<string, unknown> {
+  const value: Record<string, unknown> = {};
+  value.self = value;
+  return value;
+}
+
 function typedArrayExt(kind: number, bytes: number[]): number[] {
   return [0xc7, bytes.length + 1, 0x62, kind, ...bytes];
 }
@@ -70,7 +76,7 @@ describe('encoding refuses what cannot come back as it went', () => {
     ['2n ** 64n', 2n ** 64n, /BigInt 18446744073709551616 is outside the 64-bit integer range/],
     ['-(2n ** 63n) - 1n', -(2n ** 63n) - 1n, /BigInt -9223372036854775809 is outside/],
     ['a function deep inside a Map', { a: [new Map([['k', { f: () => 1 }]])] }, /a function/],
-    ['a cycle', (() => { const o: Record<string, unknown> = {}; o.self = o; return o; })(), /nested too deeply/],
+    ['a cycle', cycle(), /nested too deeply/],
   ])('%s throws SerializationError saying what and why', (_name, value, reason) => {
     const error = encodeError(value);
     expect(error).toBeInstanceOf(SerializationError);

@@ -73,7 +73,9 @@ describe('FrameDecoder', () => {
     const wire = framed(payload);
     const frames: Buffer[] = [];
 
-    for (let at = 0; at < wire.length; at += 4_093) frames.push(...decoder.push(wire.subarray(at, at + 4_093)));
+    for (let at = 0; at < wire.length; at += 4_093) {
+      frames.push(...decoder.push(wire.subarray(at, at + 4_093)));
+    }
 
     expect(frames).toHaveLength(1);
     expect(frames[0]!.equals(payload)).toBe(true);

@@ -107,7 +107,8 @@ describe('the cookie handshake', () => {
     const { nonce: np } = await nextFrame(runner);
     const nr = Buffer.alloc(32, 9);
     const confirm = nextFrame(runner);
-    runner.send({ t: 'response', v: 1, runnerId: 'hand-made', nonce: nr, mac: handshakeMac(COOKIE, 'runner', np as Buffer, nr, 'hand-made') });
+    const mac = handshakeMac(COOKIE, 'runner', np as Buffer, nr, 'hand-made');
+    runner.send({ t: 'response', v: 1, runnerId: 'hand-made', nonce: nr, mac });
 
     expect(await accepted).toBe('hand-made');
     expect((await confirm).mac).toEqual(handshakeMac(COOKIE, 'parent', np as Buffer, nr, 'hand-made'));
@@ -141,7 +142,8 @@ describe('the cookie handshake', () => {
     const response = nextFrame(parent);
     parent.send({ t: 'challenge', v: 1, nonce: np });
     const { nonce } = await response;
-    parent.send({ t: 'confirm', mac: handshakeMac('not-the-cookie', 'parent', np, nonce as Buffer, 'flame-test-abc123') });
+    const forged = handshakeMac('not-the-cookie', 'parent', np, nonce as Buffer, 'flame-test-abc123');
+    parent.send({ t: 'confirm', mac: forged });
 
     const { error } = await failure(offered);
     expect(error).toBeInstanceOf(HandshakeError);
@@ -221,7 +223,8 @@ describe('the cookie handshake', () => {
     const { nonce } = await nextFrame(runner);
     const id = 'r'.repeat(129);
     const nr = Buffer.alloc(32, 5);
-    runner.send({ t: 'response', v: 1, runnerId: id, nonce: nr, mac: handshakeMac(COOKIE, 'runner', nonce as Buffer, nr, id) });
+    const mac = handshakeMac(COOKIE, 'runner', nonce as Buffer, nr, id);
+    runner.send({ t: 'response', v: 1, runnerId: id, nonce: nr, mac });
 
     expect((await failure(accepted)).error).toBeInstanceOf(HandshakeError);
   });

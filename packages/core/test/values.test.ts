@@ -18,6 +18,11 @@ afterAll(async () => {
   await pool.close();
 });
 
+afterEach(() => {
+  // No test leaves a call running on the shared pool.
+  expect(pool.stats()).toMatchObject({ busy: 0, queued: 0 });
+});
+
 async function echo<T>(value: T): Promise<T> {
   const [back] = await pool.call<[T]>('tasks/basic#echo', [value]);
   return back;
@@ -112,7 +117,7 @@ describe('values round-trip exactly through a runner', () => {
     expect(bare[1]).toBeNull();
   });
 
-  it('keeps Buffer, Uint8Array and every other typed array apart, with contents, at odd offsets', async () => {
+  it('keeps Buffer, Uint8Array and every typed array apart, contents intact, at odd offsets', async () => {
     const memory = new ArrayBuffer(256);
     new Uint8Array(memory).forEach((_, i, bytes) => (bytes[i] = (i * 37 + 11) & 0xff));
     const arrays: NodeJS.TypedArray[] = [
@@ -229,7 +234,7 @@ describe('values that cannot be encoded', () => {
     ['a function inside a Map inside an object', { deep: new Map([['fn', () => 1]]) }],
   ];
 
-  it.each(unencodable)('%s rejects with SerializationError before a runner is even started', async (_, value) => {
+  it.each(unencodable)('%s rejects with SerializationError before a runner starts', async (_, value) => {
     const error = await cold.call('tasks/basic#echo', [value]).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(SerializationError);
@@ -249,7 +254,7 @@ describe('values that cannot be encoded', () => {
     expect(await echo('still fine')).toBe('still fine');
   });
 
-  it('rejects a result the runner cannot encode with SerializationError, and the runner serves on', async () => {
+  it('rejects a result the runner cannot encode with SerializationError; the runner serves on', async () => {
     const before = await pool.call<WhoAmI>('tasks/basic#whoami');
 
     const error = await pool.call('tasks/basic#unencodable').catch((e: unknown) => e);
@@ -261,9 +266,4 @@ describe('values that cannot be encoded', () => {
     expect(after.pid).toBe(before.pid);
     expect(after.runnerId).toBe(before.runnerId);
   });
-});
-
-afterEach(() => {
-  // Every test in this file leaves the shared pool idle.
-  expect(pool.stats().busy).toBe(0);
 });

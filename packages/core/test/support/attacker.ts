@@ -20,9 +20,11 @@ import {
 export const WIRE_VERSION = 1;
 
 // The same msgpackr settings the parent uses: records, so objects decode as objects.
-const packr = new Packr({ useRecords: true, mapsAsObjects: false, int64AsType: 'bigint' } as ConstructorParameters<
-  typeof Packr
->[0]);
+const packr = new Packr({
+  useRecords: true,
+  mapsAsObjects: false,
+  int64AsType: 'bigint',
+} as ConstructorParameters<typeof Packr>[0]);
 
 /** One frame: a 4-byte big-endian length, then the msgpack values back to back. */
 export function frameBytes(...values: unknown[]): Buffer {
@@ -277,7 +279,8 @@ export class RecordingBackend implements Backend {
     if (encoded === undefined || cookie === undefined) {
       throw new Error('the launch env has no FLAME_PARENT or FLAME_COOKIE');
     }
-    const descriptor = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const json = Buffer.from(encoded, 'base64url').toString('utf8');
+    const descriptor = JSON.parse(json) as Record<string, unknown>;
     const recorded: RecordedLaunch = {
       runnerId: launch.runnerId,
       env: launch.env,
