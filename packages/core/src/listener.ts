@@ -82,7 +82,7 @@ export class ParentListener {
     const timer = setTimeout(() => channel.destroy(new HandshakeError('handshake timed out')), handshakeTimeout);
     let runnerId: string;
     try {
-      runnerId = await acceptHandshake(channel, cookie, handshakeTimeout);
+      runnerId = await acceptHandshake(channel, cookie, handshakeTimeout, (id) => this.#expected.has(id));
     } catch (error) {
       logger.warn({ peer, err: error }, 'connection refused: handshake failed');
       channel.destroy();
@@ -91,6 +91,7 @@ export class ParentListener {
       clearTimeout(timer);
     }
 
+    // Checked in the handshake, but the boot may have been given up since.
     const expected = this.#expected.get(runnerId);
     if (expected === undefined) {
       logger.warn({ peer, runnerId }, 'connection refused: no such runner is booting');

@@ -266,7 +266,7 @@ describe('forged and replayed handshakes', () => {
     expectCutPromptly(await stranger.closed);
     // The MAC was good; what it lacked was a runner being booted under that id.
     expect(refusals(seen)).toEqual([
-      'connection refused: no such runner is booting: flame-wire-attacks-nobody',
+      'connection refused: handshake failed: no runner flame-wire-attacks-nobody is booting',
     ]);
     // It was never sent a call.
     expect(received(stranger)).not.toContain('call');
@@ -278,7 +278,7 @@ describe('forged and replayed handshakes', () => {
     impostor.send(responseFrame(cookie, await readChallenge(impostor), runner.runnerId));
 
     await whileServing(impostor.closed.then(expectCutPromptly));
-    expect(refusals(seen)).toEqual([`connection refused: no such runner is booting: ${runner.runnerId}`]);
+    expect(refusals(seen)).toEqual([`connection refused: handshake failed: no runner ${runner.runnerId} is booting`]);
     expect(received(impostor)).not.toContain('call');
   });
 

@@ -14,6 +14,8 @@ import { ProtocolError, SerializationError } from '../errors';
  */
 const SET_EXT = 0x61;
 const TYPED_ARRAY_EXT = 0x62;
+const ERROR_EXT = 0x63;
+const REGEXP_EXT = 0x64;
 
 const TYPED_ARRAYS = [
   Buffer,
@@ -38,6 +40,34 @@ addExtension({
   type: SET_EXT,
   write: (set: Set<unknown>) => [...set],
   read: (items: unknown[]) => new Set(items),
+});
+
+// A Map subclass would otherwise be written as an empty object: plain Maps are handled
+// before extensions, so this only sees subclasses, and sends them as plain Maps.
+addExtension({
+  Class: Map,
+  write: (map: Map<unknown, unknown>) => new Map(map),
+} as unknown as Parameters<typeof addExtension>[0]);
+
+// Errors inside values keep their class name, message, stack and code.
+addExtension({
+  Class: Error,
+  type: ERROR_EXT,
+  write: (error: Error) => [error.name, error.message, error.stack, (error as { code?: unknown }).code],
+  read: ([name, message, stack, code]: [string, string, string?, unknown?]) => {
+    const error = new Error(message);
+    error.name = name;
+    if (stack !== undefined) error.stack = stack;
+    if (code !== undefined) (error as { code?: unknown }).code = code;
+    return error;
+  },
+});
+
+addExtension({
+  Class: RegExp,
+  type: REGEXP_EXT,
+  write: (pattern: RegExp) => [pattern.source, pattern.flags],
+  read: ([source, flags]: [string, string]) => new RegExp(source, flags),
 });
 
 // Buffer and Uint8Array share this extension (a Buffer is a Uint8Array), so the first

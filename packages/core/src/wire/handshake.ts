@@ -89,11 +89,15 @@ class HandshakeReader {
   }
 }
 
-/** The parent's half: returns the runner id the peer proved it holds the cookie for. */
+/**
+ * The parent's half: returns the runner id the peer proved it holds the cookie for. A peer
+ * whose id `expected` refuses gets no confirm.
+ */
 export async function acceptHandshake(
   channel: Channel,
   cookie: string,
   timeoutMs: number,
+  expected: (runnerId: string) => boolean = () => true,
 ): Promise<string> {
   const reader = new HandshakeReader(channel, timeoutMs);
   const np = randomBytes(NONCE_BYTES);
@@ -113,6 +117,7 @@ export async function acceptHandshake(
   if (!sameMac(mac(cookie, 'runner', np, nr, runnerId), response.mac)) {
     throw new HandshakeError('runner failed the cookie check');
   }
+  if (!expected(runnerId)) throw new HandshakeError(`no runner ${runnerId} is booting`);
 
   reader.release();
   channel.send({ t: 'confirm', mac: mac(cookie, 'parent', np, nr, runnerId) });
