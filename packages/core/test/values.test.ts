@@ -200,6 +200,23 @@ describe('values round-trip exactly through a runner', () => {
     expect(levels).toBe(200);
   });
 
+  it('carries Errors (name, message, stack, code), RegExps and Map subclasses', async () => {
+    const error = Object.assign(new RangeError('out of range'), { code: 'E_RANGE' });
+    class Registry extends Map<string, number> {}
+    const [backError, pattern, registry] = await pool.call<[Error & { code?: string }, RegExp, Map<string, number>]>(
+      'tasks/basic#echo',
+      [error, /fl(a)me+/giu, new Registry([['a', 1]])],
+    );
+
+    expect(backError).toBeInstanceOf(Error);
+    expect(backError.name).toBe('RangeError');
+    expect(backError.message).toBe('out of range');
+    expect(backError.code).toBe('E_RANGE');
+    expect(backError.stack).toBe(error.stack);
+    expect(pattern).toStrictEqual(/fl(a)me+/giu);
+    expect(registry).toStrictEqual(new Map([['a', 1]]));
+  });
+
   it('keeps unicode strings, keys included, and long ones', async () => {
     const strings = {
       'clé 🔑': 'naïve café — 日本語 — עברית — العربية',
