@@ -3,7 +3,13 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import pino from 'pino';
-import { FrameTooLargeError, RunnerExitedError, type PoolEvent } from '@flame-node/core';
+import {
+  CallTimeoutError,
+  FrameTooLargeError,
+  PoolClosedError,
+  RunnerExitedError,
+  type PoolEvent,
+} from '@flame-node/core';
 import { alive, closePools, testPool, timed, waitFor, type WhoAmI } from './support/pools';
 
 afterEach(closePools);
@@ -50,6 +56,21 @@ describe('closing with work queued', () => {
       expect(outcome.error).toBe('PoolClosedError');
       expect(outcome.ms).toBeLessThan(1_000);
     }
+  });
+});
+
+describe('a short deadline queued behind a long call', () => {
+  it('max 1, maxConcurrency 1: B (2 s timeout) behind A (10 s) rejects at about 2 s, not 12 s', async () => {
+    const pool = testPool({ max: 1, maxConcurrency: 1 });
+    const a = timed(pool.call('tasks/basic#sleep', [10_000]));
+    await waitFor(() => pool.stats().busy === 1, 5_000);
+
+    const b = await timed(pool.call('tasks/basic#echo', [], { timeout: 2_000 }));
+    expect(b.error).toBeInstanceOf(CallTimeoutError);
+    expect(b.ms).toBeGreaterThanOrEqual(1_950);
+    expect(b.ms).toBeLessThan(2_600);
+    await pool.terminate();
+    expect((await a).error).toBeInstanceOf(PoolClosedError);
   });
 });
 
