@@ -1,14 +1,18 @@
 import { Pool, type PoolOptions } from '@flame-node/core';
 import { DockerBackend } from '@flame-node/docker';
 
+const base = process.env.MINIMAL_POOL || 'minimal';
+
 /**
- * Pool names of the minimal app. Runner containers carry them in the `flame-node.pool`
- * label, which is how scripts/minimal/02_cleanup.sh finds this app's runners and no other's.
+ * Pool names of the minimal app: `minimal`, `minimal-memory` and `minimal-broken`, or the
+ * same under another stem set by `MINIMAL_POOL`. Runner containers carry them in the
+ * `flame-node.pool` label, which is how scripts/minimal/02_cleanup.sh finds this app's
+ * runners and no other's.
  */
 export const POOL_NAMES = Object.freeze({
-  main: 'minimal',
-  memory: 'minimal-memory',
-  broken: 'minimal-broken',
+  main: base,
+  memory: `${base}-memory`,
+  broken: `${base}-broken`,
 });
 
 export type PoolKind = keyof typeof POOL_NAMES;
