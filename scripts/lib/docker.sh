@@ -53,11 +53,16 @@ random_cookie() {
   node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))'
 }
 
+# A runner that has just exited may still be on its way out (AutoRemove), holding its
+# endpoint for a moment: retry for a few seconds before giving up.
 remove_network() {
-  if docker network inspect "$1" >/dev/null 2>&1 </dev/null; then
-    docker network rm "$1" >/dev/null </dev/null || die "cannot remove network $1 (still in use?)"
-    say "removed network $1"
-  fi
+  local tries=0
+  docker network inspect "$1" >/dev/null 2>&1 </dev/null || return 0
+  until docker network rm "$1" >/dev/null 2>&1 </dev/null; do
+    ((tries++ < 10)) || die "cannot remove network $1: $(docker network rm "$1" 2>&1 </dev/null)"
+    sleep 0.5
+  done
+  say "removed network $1"
 }
 
 # Runners and parents must be gone first: a network with endpoints cannot be removed.
@@ -78,14 +83,17 @@ recreate_network() {
 # so pass at most one of those).
 remove_containers() {
   local -a filters=() ids=()
-  local filter
+  local filter tries=0
   for filter in "$@"; do filters+=(--filter "$filter"); done
 
-  mapfile -t ids < <(docker ps -aq "${filters[@]}" </dev/null)
-  if ((${#ids[@]} > 0)); then
-    docker rm -f "${ids[@]}" >/dev/null </dev/null
-    say "removed ${#ids[@]} container(s) matching $*"
-  fi
+  # A container may be on its way out already (AutoRemove) and refuse a second removal for
+  # a moment; what matters is that none is left, so try again until then.
+  while mapfile -t ids < <(docker ps -aq "${filters[@]}" </dev/null) && ((${#ids[@]} > 0)); do
+    ((tries++ < 10)) || die "cannot remove the containers matching $*: ${ids[*]}"
+    ((tries == 1)) || sleep 0.5
+    docker rm -f "${ids[@]}" >/dev/null 2>&1 </dev/null || true
+  done
+  ((tries == 0)) || say "removed the containers matching $*"
 }
 
 remove_pool_runners() {
