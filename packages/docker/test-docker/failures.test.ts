@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 
 function failed<T>(reply: Reply<T>) {
-  if (reply.ok) throw new Error(`expected the call to fail; it returned ${JSON.stringify(reply.value)}`);
+  if (reply.ok) throw new Error(`expected a failure; got ${JSON.stringify(reply.value)}`);
   return reply.error;
 }
 

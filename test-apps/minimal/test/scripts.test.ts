@@ -60,7 +60,9 @@ function events(stdout: string): Array<Record<string, unknown>> {
 }
 
 const runners = () =>
-  pools.flatMap((pool) => containers('label=flame-node.managed=true', `label=flame-node.pool=${pool}`));
+  pools.flatMap((pool) =>
+    containers('label=flame-node.managed=true', `label=flame-node.pool=${pool}`),
+  );
 const networkExists = (name: string) => inspect(name) !== undefined;
 
 function expectSuccess(ran: Ran): void {
@@ -107,11 +109,10 @@ it('01_run.sh runs the REPL (dist/main.js) with custom flags and piped input', (
 });
 
 it('02_cleanup.sh removes the parent, its runners and the network', async () => {
-  const started = sh(
-    'bash',
-    [path.join(REPO, 'scripts/minimal/01_run.sh'), 'node test-apps/minimal/dist/cli.js hold 2', '-d'],
-    { env: { MINIMAL_SKIP_BUILD: '1' } },
-  );
+  const run01 = path.join(REPO, 'scripts/minimal/01_run.sh');
+  const started = sh('bash', [run01, 'node test-apps/minimal/dist/cli.js hold 2', '-d'], {
+    env: { MINIMAL_SKIP_BUILD: '1' },
+  });
   expectSuccess(started);
   await waitFor('two runners', () => (runners().length === 2 ? true : undefined), 30_000);
 
@@ -135,7 +136,8 @@ it('compose.yaml runs a one-shot parent with docker-compose, and down removes it
   expectSuccess(up);
   const [result] = events(up.stdout);
   expect(result).toMatchObject({ event: 'one', ok: true });
-  expect(String((result.value as { hostname: string }).hostname)).toMatch(`flame-${names.MINIMAL_POOL}-`);
+  const { hostname } = result.value as { hostname: string };
+  expect(hostname).toMatch(`flame-${names.MINIMAL_POOL}-`);
   expect(inspect<{ Internal: boolean }>(names.MINIMAL_COMPOSE_NETWORK)?.Internal).toBe(true);
 
   expectSuccess(compose('down'));

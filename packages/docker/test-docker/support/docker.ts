@@ -52,7 +52,8 @@ export function removeContainers(ids: readonly string[]): void {
 
 /** The host's Docker socket, found the way the app's scripts find it (scripts/lib). */
 export function hostSocket(): string {
-  const script = `source ${JSON.stringify(path.join(REPO, 'scripts/lib/docker.sh'))}; host_docker_socket`;
+  const helpers = JSON.stringify(path.join(REPO, 'scripts/lib/docker.sh'));
+  const script = `source ${helpers}; host_docker_socket`;
   return execFileSync('bash', ['-c', script], { encoding: 'utf8' }).trim();
 }
 
@@ -67,7 +68,7 @@ export async function waitFor<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms in vain for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, every));
   }
 }

@@ -10,7 +10,7 @@ export const IMAGE_ENV = 'FLAME_TEST_MINIMAL_IMAGE';
  * Takes a few seconds: the context is the built packages plus production node_modules.
  */
 export function buildMinimalImage(tag: string): void {
-  const options = { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] as const, encoding: 'utf8' as const };
+  const options = { cwd: REPO, stdio: 'pipe' as const, encoding: 'utf8' as const };
   execFileSync('npm', ['run', 'build', '--silent', '-w', 'test-apps/minimal'], options);
   execFileSync(path.join(REPO, 'docker/build-app-image.sh'), ['test-apps/minimal', tag], options);
 }
@@ -39,6 +39,7 @@ export interface TestImage {
  */
 export function minimalImage(tag: string): TestImage {
   const shared = process.env[IMAGE_ENV];
-  if (shared !== undefined) return { tag: shared, prepare: () => undefined, dispose: () => undefined };
+  const nothing = (): void => undefined;
+  if (shared !== undefined) return { tag: shared, prepare: nothing, dispose: nothing };
   return { tag, prepare: () => buildMinimalImage(tag), dispose: () => removeImage(tag) };
 }

@@ -6,6 +6,8 @@ import { ParentContainer, type AppEvent } from './parent-container';
 /** The label on every parent container and network a rig makes, valued with its run id. */
 export const RUN_LABEL = 'flame-node-test.run';
 
+const MANAGED = 'label=flame-node.managed=true';
+
 /**
  * What one docker test file needs to drive the minimal app: its image, an `--internal`
  * network, parent containers, and the names to find their runners by. Everything it makes
@@ -84,9 +86,9 @@ export class MinimalRig {
   /** Runner containers (short ids), running or not, of `parent` or of any of the rig's pools. */
   runners(parent?: ParentContainer): string[] {
     if (parent !== undefined) {
-      return containers('label=flame-node.managed=true', `label=flame-node.parent-container=${parent.id}`);
+      return containers(MANAGED, `label=flame-node.parent-container=${parent.id}`);
     }
-    return this.pools.flatMap((pool) => containers('label=flame-node.managed=true', `label=flame-node.pool=${pool}`));
+    return this.pools.flatMap((pool) => containers(MANAGED, `label=flame-node.pool=${pool}`));
   }
 
   /**

@@ -115,7 +115,8 @@ export class ParentContainer {
       };
       const timer = setTimeout(() => {
         finish();
-        reject(new Error(`parent ${this.name}: no "${event}" within ${timeoutMs} ms\n${this.tail()}`));
+        const why = `parent ${this.name}: no "${event}" within ${timeoutMs} ms`;
+        reject(new Error(`${why}\n${this.tail()}`));
       }, timeoutMs);
       const finish = (): void => {
         clearTimeout(timer);
@@ -147,7 +148,8 @@ export class ParentContainer {
 
   /** The last output lines, for failure messages. */
   tail(count = 30): string {
-    const lines = [...this.logs.slice(-count), ...this.events.slice(-5).map((e) => JSON.stringify(e))];
+    const events = this.events.slice(-5).map((event) => JSON.stringify(event));
+    const lines = [...this.logs.slice(-count), ...events];
     return lines.map((line) => `  ${line.slice(0, 400)}`).join('\n');
   }
 
