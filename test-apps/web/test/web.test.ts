@@ -29,6 +29,10 @@ const IDLE_MS = 3_000;
 
 jest.setTimeout(60_000);
 
+/** `#rrggbb` as the browser's computed style writes it. */
+const rgb = (hex: string): string =>
+  `rgb(${[1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(', ')})`;
+
 afterAll(() => {
   if (docker('images', '-q', IMAGE) !== '') docker('image', 'rm', '-f', IMAGE);
 });
@@ -117,6 +121,8 @@ describe('web app through scripts/web/01_run.sh', () => {
     shown.forEach((colour) => expect(colour).toMatch(/^#[0-9a-f]{6}$/));
     expect(latest.colour).toBe(shown[0]);
     await expect(page.textContent('#latest-runner')).resolves.toBe(`painted by runner ${latest.runner}`);
+    const painted = await page.$eval('#latest', (panel) => getComputedStyle(panel).backgroundColor);
+    expect(painted).toBe(rgb(shown[0]!));
 
     // The database holds the same five, each painted by one of this pool's runner containers.
     const rows = storedRows();
