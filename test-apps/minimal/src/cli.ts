@@ -5,10 +5,18 @@
  * lines (pino JSON, `warn` and up unless FLAME_LOG_LEVEL says otherwise) have none.
  */
 import { hostname } from 'node:os';
+import type { Pool } from '@flame-node/core';
 import { burst, one, ROLL } from './demo';
-import { createBackend, createPool, MEMORY_LIMIT, type PoolKind } from './pools';
+import { emit, settle } from './output';
+import {
+  createBackend,
+  createPool,
+  MEMORY_LIMIT,
+  type PoolKind,
+  type PoolOverrides,
+  type Pools,
+} from './pools';
 import { serve } from './serve';
-import { emit, settle, type Pools } from './output';
 
 const USAGE = `usage: node dist/cli.js <command>
   one            one call: a random number and the runner's hostname
@@ -92,9 +100,9 @@ async function main(): Promise<void> {
 /** The app's pools, made on first use, sharing one backend (one Engine API connection). */
 class PoolSet implements Pools {
   readonly #backend = createBackend();
-  readonly #pools = new Map<PoolKind, ReturnType<typeof createPool>>();
+  readonly #pools = new Map<PoolKind, Pool>();
 
-  get(kind: PoolKind, overrides?: Parameters<typeof createPool>[2]): ReturnType<typeof createPool> {
+  get(kind: PoolKind, overrides?: PoolOverrides): Pool {
     let pool = this.#pools.get(kind);
     if (pool === undefined) {
       pool = createPool(kind, this.#backend, overrides);

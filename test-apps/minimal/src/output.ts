@@ -1,13 +1,3 @@
-import type { Pool, PoolOptions } from '@flame-node/core';
-import type { PoolKind } from './pools';
-
-/** The app's pools by kind, made on first use. */
-export interface Pools {
-  get(kind: PoolKind, overrides?: Partial<Omit<PoolOptions, 'name' | 'backend'>>): Pool;
-  close(): Promise<void>;
-  terminate(): Promise<void>;
-}
-
 /** An error as a plain object, with the fields flame-node's errors add. */
 export interface ErrorReport {
   name: string;

@@ -17,6 +17,16 @@ export const POOL_NAMES = Object.freeze({
 
 export type PoolKind = keyof typeof POOL_NAMES;
 
+/** Options of the main pool that `createPool` lets a caller change. */
+export type PoolOverrides = Partial<Omit<PoolOptions, 'name' | 'backend'>>;
+
+/** The app's pools by kind, made on first use (see cli.ts). */
+export interface Pools {
+  get(kind: PoolKind, overrides?: PoolOverrides): Pool;
+  close(): Promise<void>;
+  terminate(): Promise<void>;
+}
+
 /** The memory limit of the `memory` pool's runners. */
 export const MEMORY_LIMIT = 64 * 1024 * 1024;
 
@@ -73,7 +83,7 @@ export function createBackend(): DockerBackend {
 export function createPool(
   kind: PoolKind,
   backend = createBackend(),
-  overrides: Partial<Omit<PoolOptions, 'name' | 'backend'>> = {},
+  overrides: PoolOverrides = {},
 ): Pool {
   const name = POOL_NAMES[kind];
   switch (kind) {

@@ -2,8 +2,8 @@ import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { burst } from './demo';
-import { describeError, emit, settle, type Pools } from './output';
-import { POOL_NAMES, type PoolKind } from './pools';
+import { describeError, emit, settle } from './output';
+import { POOL_NAMES, type PoolKind, type Pools } from './pools';
 
 /**
  * One command of `cli.js serve`, as a JSON line on stdin. Each gets one reply line:
