@@ -3,10 +3,9 @@
 # with an interactive REPL (test-apps/minimal/dist/main.js).
 #
 # Usage: scripts/minimal/01_run.sh [command] [docker run flags]
-#   command  run this in the parent container instead of the REPL (split at spaces, no
-#            shell quoting), e.g.
-#            "node test-apps/minimal/dist/cli.js ten"; the default flags (-it) are then
-#            left out, so it also works without a terminal
+#   command  run this in the parent container instead of the REPL, e.g.
+#            "node test-apps/minimal/dist/cli.js ten" (split at spaces, no shell quoting);
+#            the default flags (-it) are then left out, so it works without a terminal
 #   flags    extra `docker run` flags, e.g. "-it" or "-d"
 #
 # Environment (optional): MINIMAL_IMAGE, MINIMAL_NETWORK, MINIMAL_PARENT, MINIMAL_POOL
