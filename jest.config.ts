@@ -30,6 +30,9 @@ const config: Config = {
         '^@flame-node/docker$': '<rootDir>/packages/docker/src/index.ts',
       },
       testMatch: ['<rootDir>/packages/*/test-docker/**/*.test.ts', '<rootDir>/test-apps/*/test/**/*.test.ts'],
+      // Builds the minimal app's image once per run, and removes it at the end.
+      globalSetup: '<rootDir>/packages/docker/test-docker/support/global-setup.ts',
+      globalTeardown: '<rootDir>/packages/docker/test-docker/support/global-teardown.ts',
     },
   ],
 };

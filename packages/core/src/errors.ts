@@ -72,10 +72,15 @@ export interface RunnerExitInfo {
 /** Describes an exit in one phrase: "exit code 1", "killed by SIGKILL", "killed for memory". */
 export function describeExit(exit: RunnerExitInfo): string {
   const parts: string[] = [];
-  if (exit.oomKilled || exit.code === 137) {
+  if (exit.oomKilled) {
     parts.push('killed for memory (OOM, exit 137)');
   } else if (exit.signal) {
     parts.push(`killed by ${exit.signal}`);
+  } else if (exit.code === 137) {
+    // 128 + 9: SIGKILL. Without the OOM flag it may be `docker kill` or the kernel's OOM
+    // killer inside a container the engine could not inspect any more.
+    const maybe = exit.oomKilled === undefined ? ': out of memory or killed' : '';
+    parts.push(`killed by SIGKILL (exit 137${maybe})`);
   } else if (exit.code !== undefined && exit.code !== null) {
     parts.push(`exit code ${exit.code}`);
   }

@@ -14,9 +14,14 @@ interface InspectedContainer {
   State?: { Running?: boolean; StartedAt?: string };
 }
 
-/** Whether the parent of some runners is still there, and why we think so. */
+/**
+ * Whether the parent of some runners is still there, and why we think so. `unknown` means
+ * it cannot be told from this daemon (a parent process on another host): its running
+ * runners are left alone, since they stop by themselves when their parent goes, and only
+ * its exited runners are removed.
+ */
 interface Verdict {
-  readonly dead: boolean;
+  readonly dead: boolean | 'unknown';
   readonly reason: string;
 }
 
@@ -57,12 +62,14 @@ export async function sweepOrphans(
   const removed: RemovedOrphan[] = [];
   for (const [parentId, containers] of byParent) {
     const verdict = await judgeParent(client, containers[0].Labels ?? {}, self);
-    if (!verdict.dead) {
+    if (verdict.dead === false) {
       const { reason } = verdict;
       logger.debug({ parentId, runners: containers.length, reason }, 'parent alive');
       continue;
     }
-    for (const container of containers) {
+    const doomed =
+      verdict.dead === true ? containers : containers.filter((c) => c.State !== 'running');
+    for (const container of doomed) {
       const orphan: RemovedOrphan = {
         containerId: container.Id,
         runnerId: container.Labels?.[LABEL.runner],
@@ -125,7 +132,7 @@ async function judgeParent(
       ? { dead: false, reason: `parent process ${pid} is running on this host` }
       : { dead: true, reason: `parent process ${pid} is gone` };
   }
-  return { dead: true, reason: `no container named ${host} on this daemon` };
+  return { dead: 'unknown', reason: `no container named ${host} on this daemon` };
 }
 
 async function inspectState(

@@ -78,9 +78,8 @@ describe('a runner container killed mid-call', () => {
   });
 
   // A `docker kill` is SIGKILL (exit 137) with OOMKilled false: the message must not blame
-  // memory. Fails today: describeExit (packages/core/src/errors.ts) reads every exit 137
-  // as an out-of-memory kill. Flip to `it` once that is fixed.
-  it.failing('does not call a docker kill an out-of-memory kill', () => {
+  // memory.
+  it('does not call a docker kill an out-of-memory kill', () => {
     expect(error.exit).toMatchObject({ code: 137, oomKilled: false });
     expect(error.message).not.toMatch(/memory|OOM/i);
   });

@@ -65,10 +65,8 @@ it('leaves alone the runners of a parent container that still runs', async () =>
 
 // A parent may run as a plain process on the Docker host, with its runners in containers
 // (this very test file's process stands in for it). A parent in a container cannot see that
-// process, so it must leave its runners alone. Fails today: judgeParent
-// (packages/docker/src/sweeper.ts) calls such a parent dead ("no container named <host> on
-// this daemon") and removes its runners. Flip to `it` once that is fixed.
-it.failing('leaves alone the runners of a live parent process on the Docker host', async () => {
+// process, so it must leave its running runners alone.
+it('leaves alone the runners of a live parent process on the Docker host', async () => {
   const child = fakeRunner({
     'flame-node.parent': `${hostname()}-${process.pid}-0badcafe`,
     'flame-node.parent-host': hostname(),
