@@ -22,7 +22,9 @@ if [[ -n $parent ]]; then
 fi
 
 # Whatever is left: runners of a parent that was killed, or kept with keepRunners.
-mapfile -t runners < <(containers label=flame-node.managed=true "label=flame-node.pool=$WEB_POOL_NAME")
+mapfile -t runners < <(
+  containers label=flame-node.managed=true "label=flame-node.pool=$WEB_POOL_NAME"
+)
 if ((${#runners[@]} > 0)); then
   docker rm -f "${runners[@]}" >/dev/null </dev/null
   say "removed ${#runners[@]} runner container(s) of pool $WEB_POOL_NAME"

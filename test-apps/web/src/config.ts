@@ -12,7 +12,10 @@ export interface WebConfig {
   host: string;
   /** `WEB_DB_PATH`, relative to the working directory. @default ./data/web.db */
   dbPath: string;
-  /** `WEB_BACKEND`: `docker` (FLAME_DOCKER_IMAGE, FLAME_DOCKER_NETWORK) or `local`. @default docker */
+  /**
+   * `WEB_BACKEND`: `docker` (image and network from FLAME_DOCKER_IMAGE and FLAME_DOCKER_NETWORK)
+   * or `local` (child processes). @default docker
+   */
   backend: BackendKind;
   /** `WEB_POOL_NAME`: names the pool in logs and in the runners' labels. @default web */
   poolName: string;
@@ -52,7 +55,8 @@ function text(env: Env, name: string, fallback: string): string {
 export function readConfig(env: Env = process.env): WebConfig {
   const backend = text(env, 'WEB_BACKEND', 'docker');
   if (backend !== 'docker' && backend !== 'local') {
-    throw new RangeError(`WEB_BACKEND must be "docker" or "local", received ${JSON.stringify(backend)}`);
+    const received = JSON.stringify(backend);
+    throw new RangeError(`WEB_BACKEND must be "docker" or "local", received ${received}`);
   }
   const portName = env.WEB_PORT?.trim() ? 'WEB_PORT' : 'PORT';
 

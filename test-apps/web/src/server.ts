@@ -5,7 +5,7 @@ import type { EventHub } from './events';
 import { GRID_SIZE, type Painter } from './painter';
 import type { ColourStore } from './store';
 
-/** The page's files, next to dist/ in the app (and in the image: docker/stage-app.sh copies public/). */
+/** The page's files, beside dist/ (docker/stage-app.sh copies public/ into the image). */
 const PUBLIC_DIR = path.join(__dirname, '..', 'public');
 
 const ASSETS: Record<string, string> = {
@@ -57,7 +57,12 @@ export function createWebServer(parts: Parts): Server {
   });
 }
 
-function route(req: IncomingMessage, res: ServerResponse, parts: Parts, assets: Map<string, Buffer>) {
+function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  parts: Parts,
+  assets: Map<string, Buffer>,
+): void {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
   const asset = ASSETS[url.pathname];
@@ -69,7 +74,8 @@ function route(req: IncomingMessage, res: ServerResponse, parts: Parts, assets: 
       'content-type': TYPES[path.extname(asset)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',
     });
-    return res.end(method === 'HEAD' ? undefined : assets.get(asset));
+    res.end(method === 'HEAD' ? undefined : assets.get(asset));
+    return;
   }
 
   switch (url.pathname) {

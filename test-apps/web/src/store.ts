@@ -23,7 +23,8 @@ export type NewColour = Pick<ColourRow, 'colour' | 'runner' | 'ms'>;
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS colours (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    colour     TEXT    NOT NULL CHECK (colour GLOB '#[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'),
+    colour     TEXT    NOT NULL
+               CHECK (colour GLOB '#[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'),
     runner     TEXT    NOT NULL,
     ms         INTEGER NOT NULL,
     created_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))

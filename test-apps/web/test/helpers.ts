@@ -1,4 +1,8 @@
-import { execFile, execFileSync } from 'node:child_process';
+import {
+  execFile,
+  execFileSync,
+  type ExecFileSyncOptionsWithStringEncoding,
+} from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -12,7 +16,11 @@ export const ROOT = path.resolve(__dirname, '../../..');
 
 /** Runs docker and returns its trimmed output; throws with its stderr when it fails. */
 export function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  const options: ExecFileSyncOptionsWithStringEncoding = {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  };
+  return execFileSync('docker', args, options).trim();
 }
 
 export function lines(text: string): string[] {
@@ -21,7 +29,8 @@ export function lines(text: string): string[] {
 
 /** Names of containers (stopped ones too) matching every filter. */
 export function containerNames(...filters: string[]): string[] {
-  return lines(docker('ps', '-a', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])));
+  const args = filters.flatMap((filter) => ['--filter', filter]);
+  return lines(docker('ps', '-a', '--format', '{{.Names}}', ...args));
 }
 
 export function networkExists(name: string): boolean {
@@ -29,7 +38,12 @@ export function networkExists(name: string): boolean {
 }
 
 /** Runs a script or tool with extra environment; throws with its output when it fails. */
-export function run(command: string, args: string[], env: Record<string, string>, timeout = 240_000): string {
+export function run(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  timeout = 240_000,
+): string {
   try {
     return execFileSync(command, args, {
       cwd: ROOT,
@@ -40,7 +54,8 @@ export function run(command: string, args: string[], env: Record<string, string>
     });
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
+    const output = `${stdout ?? ''}\n${stderr ?? ''}`;
+    throw new Error(`${command} ${args.join(' ')} failed:\n${output}`, { cause: error });
   }
 }
 
@@ -57,7 +72,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeout` ms. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeout = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeout = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeout;
   let last: unknown;
   for (;;) {
@@ -68,7 +87,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       last = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      const reason = last ? `: ${String(last)}` : '';
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${reason}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -102,7 +122,8 @@ export class RunnerSampler {
   }
 
   async #sample(pool: string): Promise<void> {
-    const args = ['ps', '-a', '--format', '{{.Names}}', '--filter', `label=flame-node.pool=${pool}`];
+    const filter = `label=flame-node.pool=${pool}`;
+    const args = ['ps', '-a', '--format', '{{.Names}}', '--filter', filter];
     while (this.#running) {
       try {
         const { stdout } = await execFileAsync('docker', args, { encoding: 'utf8' });
@@ -123,8 +144,14 @@ export class RunnerSampler {
   }
 }
 
-/** Headless Debian Chromium with a fresh profile; `close()` removes the profile too. */
-export async function openBrowser(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+export interface Browser {
+  context: BrowserContext;
+  /** Closes the browser and removes its profile. */
+  close(): Promise<void>;
+}
+
+/** Headless Debian Chromium with a fresh profile. */
+export async function openBrowser(): Promise<Browser> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'web-test-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',

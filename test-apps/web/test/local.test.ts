@@ -42,9 +42,12 @@ function listen(url: string, onEvent: (event: ServerEvent) => void): Promise<Inc
 
 it('loads the task module without the server or the database', () => {
   // What a runner loads: the task module and what it imports, nothing of the web server.
-  const script = `require(${JSON.stringify(TASK)}); console.log(JSON.stringify(Object.keys(require.cache)))`;
-  const loaded = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as string[];
-  const app = loaded.filter((file) => file.includes(`${path.sep}test-apps${path.sep}web${path.sep}`));
+  const script = `require(${JSON.stringify(TASK)});
+    console.log(JSON.stringify(Object.keys(require.cache)))`;
+  const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+  const loaded = JSON.parse(output) as string[];
+  const appDir = path.join(ROOT, 'test-apps/web') + path.sep;
+  const app = loaded.filter((file) => file.startsWith(appDir));
   expect(app.map((file) => path.basename(file))).toEqual(['paint.js']);
   expect(loaded.some((file) => file.includes('better-sqlite3'))).toBe(false);
 });
@@ -89,7 +92,7 @@ describe('web app with local runners', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('answers 202 at once, then streams and stores each colour, and streams a failure', async () => {
+  it('answers 202 at once, then streams and stores each colour and a failure', async () => {
     const events: ServerEvent[] = [];
     let notify = (): void => undefined;
     const stream = await listen(`${baseUrl}/events`, (event) => {
@@ -105,9 +108,8 @@ describe('web app with local runners', () => {
     await until(() => events.some((e) => e.event === 'snapshot'));
     expect(events[0]).toEqual({ event: 'snapshot', data: { pending: 0, runners: 0, recent: [] } });
 
-    const answers = await Promise.all(
-      ['/tasks', '/tasks', '/tasks', '/tasks?fail=1'].map((url) => fetch(baseUrl + url, { method: 'POST' })),
-    );
+    const urls = ['/tasks', '/tasks', '/tasks', '/tasks?fail=1'];
+    const answers = await Promise.all(urls.map((url) => fetch(baseUrl + url, { method: 'POST' })));
     expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202, 202]);
 
     const colours = () => events.filter((e) => e.event === 'colour');
@@ -122,7 +124,12 @@ describe('web app with local runners', () => {
     const db = new Database(path.join(dataDir, 'web.db'), { readonly: true });
     const rows = db.prepare('SELECT id, colour, runner FROM colours ORDER BY id').all();
     db.close();
-    expect(rows).toEqual(colours().map((e) => ({ id: e.data.id, colour: e.data.colour, runner: e.data.runner })));
+    const streamed = colours().map(({ data }) => ({
+      id: data.id,
+      colour: data.colour,
+      runner: data.runner,
+    }));
+    expect(rows).toEqual(streamed);
 
     const listed = (await (await fetch(`${baseUrl}/api/colours`)).json()) as unknown[];
     expect(listed).toHaveLength(3);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import {
+  type Browser,
   containerNames,
   docker,
   freePort,
@@ -37,6 +38,11 @@ afterAll(() => {
   if (docker('images', '-q', IMAGE) !== '') docker('image', 'rm', '-f', IMAGE);
 });
 
+interface StoredRow {
+  colour: string;
+  runner: string;
+}
+
 /** The app as the script runs it. */
 describe('web app through scripts/web/01_run.sh', () => {
   const pool = `web-test-${ID}`;
@@ -47,17 +53,19 @@ describe('web app through scripts/web/01_run.sh', () => {
   let env: Record<string, string>;
   let baseUrl: string;
   let sampler: RunnerSampler | undefined;
-  let browser: Awaited<ReturnType<typeof openBrowser>> | undefined;
+  let browser: Browser | undefined;
   let page: Page;
 
   const cleanup = (): string =>
     run(path.join(ROOT, 'scripts/web/02_cleanup.sh'), [], env, 60_000);
   const tiles = (): Promise<string[]> =>
-    page.$$eval('#grid .tile', (items) => items.map((item) => (item as HTMLElement).dataset.colour ?? ''));
-  const storedRows = (): Array<{ colour: string; runner: string }> => {
+    page.$$eval('#grid .tile', (items) =>
+      items.map((item) => (item as HTMLElement).dataset.colour ?? ''),
+    );
+  const storedRows = (): StoredRow[] => {
     const db = new Database(path.join(dataDir, 'web.db'), { readonly: true, fileMustExist: true });
     try {
-      return db.prepare('SELECT colour, runner FROM colours ORDER BY id').all() as Array<{ colour: string; runner: string }>;
+      return db.prepare('SELECT colour, runner FROM colours ORDER BY id').all() as StoredRow[];
     } finally {
       db.close();
     }
@@ -97,7 +105,7 @@ describe('web app through scripts/web/01_run.sh', () => {
     rmSync(shots, { recursive: true, force: true });
   }, 90_000);
 
-  it('runs five quick clicks on at most max runners and shows, stores and streams five colours', async () => {
+  it('runs five quick clicks on at most max runners, and shows and stores 5 colours', async () => {
     const answers: number[] = [];
     page.on('response', (response) => {
       if (response.url().endsWith('/tasks')) answers.push(response.status());
@@ -120,7 +128,8 @@ describe('web app through scripts/web/01_run.sh', () => {
     expect(shown).toHaveLength(5);
     shown.forEach((colour) => expect(colour).toMatch(/^#[0-9a-f]{6}$/));
     expect(latest.colour).toBe(shown[0]);
-    await expect(page.textContent('#latest-runner')).resolves.toBe(`painted by runner ${latest.runner}`);
+    const label = await page.textContent('#latest-runner');
+    expect(label).toBe(`painted by runner ${latest.runner}`);
     const painted = await page.$eval('#latest', (panel) => getComputedStyle(panel).backgroundColor);
     expect(painted).toBe(rgb(shown[0]!));
 
@@ -150,7 +159,9 @@ describe('web app through scripts/web/01_run.sh', () => {
 
     await page.waitForSelector('#error:not([hidden])', { timeout: 20_000 });
     const text = await page.textContent('#error-text');
-    expect(text).toMatch(/^Task #\d+ failed: runner flame-web-test-\d+-\w+ was asked to fail \(FLAME_ERR_REMOTE\)$/);
+    expect(text).toMatch(
+      /^Task #\d+ failed: runner flame-web-test-\d+-\w+ was asked to fail \(FLAME_ERR_REMOTE\)$/,
+    );
     await page.waitForFunction(() => document.getElementById('pending')?.textContent === '0');
     // Nothing more in the database or the grid than the colours before it.
     expect(storedRows()).toHaveLength(rowsBefore);
@@ -161,7 +172,9 @@ describe('web app through scripts/web/01_run.sh', () => {
   });
 
   it('stops idle runners and keeps the colours for the next page', async () => {
-    await waitFor('idle runners to stop', () => (containerNames(`label=flame-node.pool=${pool}`).length === 0 ? true : undefined), IDLE_MS + 20_000);
+    const gone = (): true | undefined =>
+      containerNames(`label=flame-node.pool=${pool}`).length === 0 ? true : undefined;
+    await waitFor('idle runners to stop', gone, IDLE_MS + 20_000);
     await page.waitForFunction(() => document.getElementById('runners')?.textContent === '0');
 
     const second = await browser!.context.newPage();
@@ -180,6 +193,8 @@ describe('web app through scripts/web/01_run.sh', () => {
   });
 });
 
+const PROJECT_LABEL = 'com.docker.compose.project';
+
 /** The same image from compose.yaml, with docker-compose 1.29. */
 describe('web app through compose.yaml', () => {
   const project = `webtest${ID}`;
@@ -187,10 +202,11 @@ describe('web app through compose.yaml', () => {
   const networks = [`web_compose_runners_${ID}`, `web_compose_public_${ID}`];
   const compose = ['-p', project, '-f', path.join(ROOT, 'test-apps/web/compose.yaml')];
   let env: Record<string, string> | undefined;
-  let browser: Awaited<ReturnType<typeof openBrowser>> | undefined;
+  let browser: Browser | undefined;
   let baseUrl: string;
 
-  const down = (): string => run('docker-compose', [...compose, 'down', '-v', '--remove-orphans', '-t', '20'], env!, 90_000);
+  const down = (): string =>
+    run('docker-compose', [...compose, 'down', '-v', '--remove-orphans', '-t', '20'], env!, 90_000);
 
   beforeAll(async () => {
     // The first describe built the image; build it here when that one did not get so far.
@@ -227,16 +243,21 @@ describe('web app through compose.yaml', () => {
     await page.waitForSelector('#live[data-state="live"]');
 
     await page.click('#spawn');
-    await page.waitForFunction(() => document.querySelectorAll('#grid .tile').length === 1, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => document.querySelectorAll('#grid .tile').length === 1,
+      undefined,
+      { timeout: 30_000 },
+    );
     const runner = await page.$eval('#latest', (panel) => (panel as HTMLElement).dataset.runner);
     expect(runner).toMatch(new RegExp(`^flame-${pool}-`));
   });
 
   it('leaves nothing behind after docker-compose down', () => {
     down();
-    expect(containerNames(`label=com.docker.compose.project=${project}`)).toEqual([]);
+    expect(containerNames(`label=${PROJECT_LABEL}=${project}`)).toEqual([]);
     expect(containerNames(`label=flame-node.pool=${pool}`)).toEqual([]);
     networks.forEach((network) => expect(networkExists(network)).toBe(false));
-    expect(lines(docker('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`))).toEqual([]);
+    const volumes = docker('volume', 'ls', '-q', '--filter', `label=${PROJECT_LABEL}=${project}`);
+    expect(lines(volumes)).toEqual([]);
   });
 });
