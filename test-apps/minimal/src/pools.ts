@@ -48,9 +48,9 @@ function envInteger(name: string, fallback: number): number {
 }
 
 /**
- * The settings of the main pool: min 0, max 2, idle runners stop after 15 s. The tests and
- * the README's experiments change them through `MINIMAL_MAX`, `MINIMAL_IDLE_MS` and
- * `MINIMAL_MAX_CONCURRENCY`.
+ * The settings of the main pool: min 0, max 2, idle runners stop after 15 s, boots time out
+ * after 30 s. The tests and the README's experiments change them through `MINIMAL_MAX`,
+ * `MINIMAL_IDLE_MS`, `MINIMAL_MAX_CONCURRENCY` and `MINIMAL_BOOT_TIMEOUT_MS`.
  */
 export function mainPoolOptions(): Omit<PoolOptions, 'backend' | 'name'> {
   return {
@@ -58,6 +58,7 @@ export function mainPoolOptions(): Omit<PoolOptions, 'backend' | 'name'> {
     max: envInteger('MINIMAL_MAX', 2),
     idleShutdownAfter: envInteger('MINIMAL_IDLE_MS', 15_000),
     maxConcurrency: envInteger('MINIMAL_MAX_CONCURRENCY', 100),
+    bootTimeout: envInteger('MINIMAL_BOOT_TIMEOUT_MS', 30_000),
     // Tasks are compiled to dist/tasks/*.js, next to this file.
     taskRoot: __dirname,
   };
@@ -68,9 +69,15 @@ export function mainPoolOptions(): Omit<PoolOptions, 'backend' | 'name'> {
  * and `FLAME_DOCKER_NETWORK` (the backend's own defaults), so the parent container's
  * `docker run -e ...` decides them. `FLAME_RUNNER_REPL=1` opens a REPL in each runner agent,
  * reachable with `docker exec -it <runner> node /app/packages/core/dist/attach.js`.
+ * For the fault tests, `MINIMAL_DOCKER_SOCKET` sets `socketPath` and `MINIMAL_KEEP_RUNNERS=1`
+ * sets `keepRunners`; unset, the backend's defaults hold.
  */
 export function createBackend(): DockerBackend {
-  return new DockerBackend({ env: { FLAME_RUNNER_REPL: '1' } });
+  return new DockerBackend({
+    env: { FLAME_RUNNER_REPL: '1' },
+    socketPath: process.env.MINIMAL_DOCKER_SOCKET || undefined,
+    keepRunners: process.env.MINIMAL_KEEP_RUNNERS === '1' || undefined,
+  });
 }
 
 /**

@@ -1,0 +1,109 @@
+import { performance } from 'node:perf_hooks';
+import { containers, docker, waitFor } from './support/docker';
+import { SilentDaemon } from './support/fault-tools';
+import { MinimalRig } from './support/minimal-rig';
+import type { ParentContainer, Reply } from './support/parent-container';
+
+// Faults around the Docker backend that a user meets in production: a daemon that hangs,
+// DOCKER_HOST pointing elsewhere, parents sharing a daemon and dying, runners ending in every
+// way with keepRunners, and idle reaping over and over. Runs with `npm run test:docker`.
+
+interface Report {
+  hostname: string;
+  runnerId: string;
+}
+
+interface Stats {
+  runners: number;
+  booting: number;
+  busy: number;
+  queued: number;
+}
+
+const rig = MinimalRig.use('faults');
+const figures: Record<string, string> = {};
+
+jest.setTimeout(60_000);
+
+afterAll(() => {
+  const width = Math.max(0, ...Object.keys(figures).map((key) => key.length));
+  const table = Object.entries(figures).map(([key, value]) => `  ${key.padEnd(width)}  ${value}`);
+  if (table.length > 0) console.log(`Docker fault figures (minimal app):\n${table.join('\n')}`);
+});
+
+function failed<T>(reply: Reply<T>) {
+  if (reply.ok) throw new Error(`expected a failure; got ${JSON.stringify(reply.value)}`);
+  return reply.error;
+}
+
+function succeeded<T>(reply: Reply<T>, parent: ParentContainer): T {
+  if (!reply.ok) throw new Error(`call failed: ${reply.error.message}\n${parent.tail()}`);
+  return reply.value;
+}
+
+async function stats(parent: ParentContainer): Promise<Stats> {
+  return succeeded(await parent.request<Stats>({ op: 'stats' }), parent);
+}
+
+describe('a Docker API that accepts connections and never answers', () => {
+  const BOOT_TIMEOUT = 3_000;
+  const SOCKET_DIR = '/tmp/flame-fault';
+  let parent: ParentContainer;
+  let daemon: SilentDaemon;
+
+  beforeAll(async () => {
+    // socketPath is a symlink inside the parent container; the real socket is mounted at
+    // /var/run/docker.sock there as usual, and must not be used while socketPath says so.
+    parent = await rig.startParent({
+      MINIMAL_DOCKER_SOCKET: `${SOCKET_DIR}/docker.sock`,
+      MINIMAL_BOOT_TIMEOUT_MS: String(BOOT_TIMEOUT),
+    });
+    daemon = await SilentDaemon.start(parent.name, SOCKET_DIR);
+  });
+
+  afterAll(async () => {
+    daemon?.stop();
+    await parent?.close();
+  });
+
+  it('fails the call within bootTimeout with an error that names the socket', async () => {
+    const reply = await parent.call('tasks/work#ping', [], { timeout: 20_000 });
+    const error = failed(reply);
+
+    expect(['BootError', 'ConfigurationError', 'DockerUnavailableError']).toContain(error.name);
+    expect(error.message).toContain(daemon.socketPath);
+    expect(reply.ms).toBeLessThan(BOOT_TIMEOUT + 1_000);
+    expect(daemon.connections).toBeGreaterThan(0);
+    figures['call against a silent daemon fails after'] = `${reply.ms} ms (${error.name})`;
+  });
+
+  it('leaves the pool empty and nothing on the real daemon', async () => {
+    expect(await stats(parent)).toEqual({ runners: 0, booting: 0, busy: 0, queued: 0 });
+    expect(containers(`label=flame-node.pool=${rig.pool}`)).toEqual([]);
+  });
+
+  it('serves the next call on the same pool once the socket leads to the real daemon', async () => {
+    daemon.repoint('/var/run/docker.sock');
+    const reply = await parent.call<Report>('tasks/work#ping', [], { timeout: 30_000 });
+    const value = succeeded(reply, parent);
+
+    expect(value.hostname).toBe(value.runnerId);
+    expect(value.runnerId).toMatch(new RegExp(`^flame-${rig.pool}-`));
+    figures['first call after the socket is fixed'] = `${reply.ms} ms`;
+  });
+
+  it('works on for good: calls run on the real daemon, labelled with the parent', async () => {
+    // Should the call right after the fix have failed, a later one must not.
+    const value = await waitFor(
+      'a call to succeed on the real daemon',
+      async () => {
+        const reply = await parent.call<Report>('tasks/work#ping', [], { timeout: 30_000 });
+        return reply.ok ? reply.value : undefined;
+      },
+      30_000,
+      500,
+    );
+    expect(rig.runners(parent)).toContain(docker('inspect', '-f', '{{.Id}}', value.runnerId)
+      .slice(0, 12));
+  });
+});
