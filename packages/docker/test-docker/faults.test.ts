@@ -1,4 +1,8 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { BootError, ConfigurationError, Pool } from '@flame-node/core';
+import { DockerBackend, DockerUnavailableError } from '@flame-node/docker';
+import { FakeEngine } from '../test/fake-engine';
 import { containers, docker, waitFor } from './support/docker';
 import { SilentDaemon } from './support/fault-tools';
 import { MinimalRig } from './support/minimal-rig';
@@ -105,5 +109,78 @@ describe('a Docker API that accepts connections and never answers', () => {
     );
     expect(rig.runners(parent)).toContain(docker('inspect', '-f', '{{.Id}}', value.runnerId)
       .slice(0, 12));
+  });
+});
+
+// The same DockerBackend a user makes, listening on loopback only: the fake daemons below
+// never start anything that could dial back, so nothing needs to reach this process.
+class LoopbackDockerBackend extends DockerBackend {
+  override listenHost(): string {
+    return '127.0.0.1';
+  }
+}
+
+describe('DOCKER_HOST, as a pool in this process sees it', () => {
+  const saved = process.env.DOCKER_HOST;
+  let fake: FakeEngine | undefined;
+  let pool: Pool | undefined;
+
+  afterEach(async () => {
+    await pool?.terminate();
+    await fake?.close();
+    pool = fake = undefined;
+    if (saved === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = saved;
+  });
+
+  function dockerHostPool(dockerHost: string, name: string): Pool {
+    process.env.DOCKER_HOST = dockerHost;
+    const backend = new LoopbackDockerBackend({ image: 'app', network: 'flame-net' });
+    return new Pool({ name, backend, bootTimeout: 1_000, logger: false });
+  }
+
+  it.each(['tcp', 'unix'] as const)(
+    'sends every Engine API request of a %s:// DOCKER_HOST there, none to the local daemon',
+    async (kind) => {
+      fake = kind === 'tcp' ? await FakeEngine.tcp() : await FakeEngine.unix();
+      const address = kind === 'tcp' ? `tcp://127.0.0.1:${fake.port}` : `unix://${fake.socketPath}`;
+      const name = `${rig.pool}-host-${kind}`;
+      pool = dockerHostPool(address, name);
+
+      // The fake "starts" the container, but nothing in it dials back: a BootError at
+      // bootTimeout, after the whole create, attach, wait, start sequence went to the fake.
+      await expect(pool.call('tasks/work#ping')).rejects.toBeInstanceOf(BootError);
+      expect(fake.calls()).toEqual(expect.arrayContaining(['GET /_ping', 'POST /containers/create']));
+      const created = [...fake.requests].find((r) => r.path === '/containers/create');
+      expect(created?.body).toMatchObject({ Labels: { 'flame-node.pool': name } });
+      expect(containers(`label=flame-node.pool=${name}`)).toEqual([]);
+      expect(pool.stats()).toEqual({ runners: 0, booting: 0, busy: 0, queued: 0 });
+      // The runner the fake "ran" is stopped and removed there too. (Wait for it before the
+      // fake goes: pool.terminate() does not wait for the stop of a runner whose boot failed.)
+      const engine = fake;
+      await waitFor('the fake runner to be removed', () => engine.containers.size === 0 || undefined, 10_000);
+    },
+  );
+
+  it('fails a call at once with a ConfigurationError naming a DOCKER_HOST nobody listens on', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    pool = dockerHostPool(`tcp://127.0.0.1:${port}`, `${rig.pool}-host-closed`);
+
+    const started = performance.now();
+    const error = await pool.call('tasks/work#ping').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DockerUnavailableError);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain(`tcp://127.0.0.1:${port} (DOCKER_HOST)`);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('refuses a DOCKER_HOST that is not an address before any pool exists', () => {
+    process.env.DOCKER_HOST = 'docker.example:2375';
+    expect(() => new DockerBackend({ image: 'app', network: 'flame-net' })).toThrow(
+      /DOCKER_HOST="docker.example:2375" is not a Docker host address/,
+    );
   });
 });
