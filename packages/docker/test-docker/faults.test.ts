@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BootError, ConfigurationError, Pool } from '@flame-node/core';
 import { DockerBackend, DockerUnavailableError } from '@flame-node/docker';
 import { FakeEngine } from '../test/fake-engine';
-import { containers, docker, waitFor } from './support/docker';
-import { SilentDaemon } from './support/fault-tools';
+import { containers, docker, inspect, listContainers, waitFor } from './support/docker';
+import { logRecords, SilentDaemon } from './support/fault-tools';
 import { MinimalRig } from './support/minimal-rig';
 import type { ParentContainer, Reply } from './support/parent-container';
 
@@ -182,5 +183,101 @@ describe('DOCKER_HOST, as a pool in this process sees it', () => {
     expect(() => new DockerBackend({ image: 'app', network: 'flame-net' })).toThrow(
       /DOCKER_HOST="docker.example:2375" is not a Docker host address/,
     );
+  });
+});
+
+/** `docker stop`s a parent (SIGTERM: it terminates its pools) and waits for it to end. */
+async function stopParent(parent: ParentContainer): Promise<number | null> {
+  try {
+    docker('stop', '-t', '30', parent.name);
+  } catch {
+    // Gone already.
+  }
+  return parent.exited;
+}
+
+describe('two parents on one daemon, 20 runners each, and one of them killed', () => {
+  const PER_PARENT = 20;
+  const HOLD_ENV = { MINIMAL_MAX: String(PER_PARENT), MINIMAL_BOOT_TIMEOUT_MS: '90000' };
+  let doomed: ParentContainer;
+  let survivor: ParentContainer;
+  let doomedRunners: string[];
+  let survivorRunners: string[];
+  let doomedLabels: Record<string, string>;
+
+  afterAll(async () => {
+    for (const parent of [doomed, survivor]) if (parent) await stopParent(parent);
+  }, 60_000);
+
+  it('boots all 40 at once without a name clash', async () => {
+    const started = performance.now();
+    [doomed, survivor] = await Promise.all([
+      rig.startParent(HOLD_ENV, ['hold', String(PER_PARENT)], 'holding'),
+      rig.startParent(HOLD_ENV, ['hold', String(PER_PARENT)], 'holding'),
+    ]);
+    figures['2 parents x 20 runners, all up after'] = `${Math.round(performance.now() - started)} ms`;
+
+    for (const parent of [doomed, survivor]) {
+      const holding = parent.events.find((event) => event.event === 'holding');
+      expect(holding).toMatchObject({ runners: PER_PARENT, booting: 0, busy: PER_PARENT });
+    }
+    doomedRunners = rig.runners(doomed);
+    survivorRunners = rig.runners(survivor);
+    doomedLabels = inspect<{ Config: { Labels: Record<string, string> } }>(doomedRunners[0])!
+      .Config.Labels;
+    expect(doomedRunners).toHaveLength(PER_PARENT);
+    expect(survivorRunners).toHaveLength(PER_PARENT);
+    const names = await listContainers('{{.Names}} {{.State}}', `label=flame-node.pool=${rig.pool}`);
+    expect(names).toHaveLength(2 * PER_PARENT);
+    expect(new Set(names.map((line) => line.split(' ')[0])).size).toBe(2 * PER_PARENT);
+    expect(names.every((line) => line.endsWith(' running'))).toBe(true);
+  }, 150_000);
+
+  it('removes the runners of the killed parent within seconds and keeps the others', async () => {
+    const killed = performance.now();
+    doomed.kill();
+    await waitFor('the runners of the killed parent to go', () => {
+      return rig.runners(doomed).length === 0 || undefined;
+    }, 30_000);
+    const gone = Math.round(performance.now() - killed);
+    figures['20 runners of a killed parent gone after'] = `${gone} ms`;
+    expect(gone).toBeLessThan(5_000);
+
+    const running = containers(
+      'label=flame-node.managed=true',
+      `label=flame-node.parent-container=${survivor.id}`,
+      'status=running',
+    );
+    expect(running.sort()).toEqual([...survivorRunners].sort());
+    const lost = logRecords(survivor.logs).filter((record) => record.level >= 40);
+    expect(lost).toEqual([]);
+  }, 60_000);
+
+  it('lets the survivor stop its 20 runners when it is stopped', async () => {
+    const stopped = performance.now();
+    expect(await stopParent(survivor)).toBe(0);
+    await waitFor('the survivor runners to go', () => {
+      return rig.runners(survivor).length === 0 || undefined;
+    }, 30_000);
+    figures['docker stop of a parent with 20 runners, all gone after'] =
+      `${Math.round(performance.now() - stopped)} ms`;
+  }, 60_000);
+
+  // What a parent killed between `create` and `start` of a runner leaves: a container with
+  // its labels that never ran. A third parent removes it when its pool starts.
+  it('has a third parent sweep a leftover of the killed parent when its pool starts', async () => {
+    const runnerId = `flame-${rig.pool}-orphan-${randomBytes(4).toString('hex')}`;
+    const labels = { ...doomedLabels, 'flame-node.runner': runnerId };
+    const flags = Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]);
+    const orphan = docker('create', '--name', runnerId, '--network', 'none', ...flags,
+      rig.imageTag, 'node', '-e', '0').slice(0, 12);
+
+    const third = await rig.startParent({ FLAME_LOG_LEVEL: 'info' });
+    succeeded(await third.call('tasks/work#ping'), third);
+    expect(inspect(orphan)).toBeUndefined();
+    const removed = logRecords(third.logs).find((record) => record.msg === 'removed orphan runner');
+    expect(removed).toMatchObject({ containerId: orphan, runnerId });
+    expect(removed?.reason).toContain(`parent container ${doomed.id.slice(0, 12)} is gone`);
+    await third.close();
   });
 });
