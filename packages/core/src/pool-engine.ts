@@ -21,7 +21,7 @@ import { LocalBackend } from './local-backend';
 import { resolveLogger } from './logger';
 import { duration, type PoolEvent, type PoolHook, type ResolvedPoolOptions } from './options';
 import { COOKIE_ENV, encodeParent, PARENT_ENV } from './parent-env';
-import { RunnerLink } from './runner-link';
+import { bootRunner, type BootedRunner } from './runner-boot';
 import { bootingSlot, type RunnerSlot } from './runner-slot';
 import { parseTaskName } from './task-name';
 import { timerFor } from './timers';
@@ -316,73 +316,39 @@ export class PoolEngine {
   async #runBoot(slot: RunnerSlot): Promise<void> {
     const started = performance.now();
     const log = this.#log.child({ runnerId: slot.id });
-    const { bootTimeout } = this.options;
-    const signal = slot.boot.signal;
-    const timer = setTimeout(
-      () => slot.boot.abort(new BootError(slot.id, `it did not connect back within bootTimeout (${bootTimeout} ms)`)),
-      bootTimeout,
-    );
-    const aborted = new Promise<never>((_, reject) => {
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => undefined);
-    let stopExpecting: (() => void) | undefined;
     log.debug('runner booting');
 
+    let booted: BootedRunner;
     try {
-      const listener = await Promise.race([this.#ensureListening(), aborted]);
-      const expectation = listener.expect(slot.id);
-      stopExpecting = expectation.stop;
-
-      const starting = this.#backend.start({
-        runnerId: slot.id,
+      booted = await bootRunner(slot, {
+        backend: this.#backend,
         pool: this.options.name,
-        parentId: PARENT_ID,
-        env: this.#runnerEnv(slot.id, listener.port, log),
-        signal,
+        bootTimeout: this.options.bootTimeout,
         logger: log,
+        listening: () => this.#ensureListening(),
+        env: (port) => this.#runnerEnv(slot.id, port, log),
       });
-      // A backend that ignores the abort may still finish starting: stop what it started.
-      starting.then((instance) => signal.aborted && void instance.stop(0), () => undefined);
-      const instance = await Promise.race([starting, aborted]);
-      slot.instance = instance;
-
-      const exitedEarly = instance.exited.then((exit): never => {
-        throw new BootError(slot.id, `the runner exited during boot (${describeExit(exit)})`, {
-          exitCode: exit.code ?? null,
-          logTail: exit.logTail ?? [],
-        });
-      });
-      exitedEarly.catch(() => undefined);
-
-      const channel = await Promise.race([expectation.channel, exitedEarly, aborted]);
-      const link = new RunnerLink(slot.id, channel, log);
-      slot.link = link;
-      const info = await Promise.race([link.ready, exitedEarly, aborted]);
-      clearTimeout(timer);
-
-      slot.state = 'ready';
-      channel.on('close', () => void this.#lost(slot));
-      channel.socket.on('drain', () => this.#pump());
-      instance.exited.then(() => void this.#lost(slot));
-      this.#minFailures = 0;
-      log.info(
-        { ms: Math.round(performance.now() - started), backendId: instance.backendId, host: info.hostname },
-        'runner ready',
-      );
-      this.#hook('onGrowEnd', slot.id);
-
-      if (this.#closed) {
-        this.#retire(slot, 'pool closed');
-        return;
-      }
-      this.#pump();
-      if (slot.active === 0) this.#armIdle(slot);
     } catch (error) {
-      clearTimeout(timer);
-      stopExpecting?.();
       this.#bootFailed(slot, error, log, started);
+      return;
     }
+
+    const { instance, link, info } = booted;
+    slot.state = 'ready';
+    link.channel.on('close', () => void this.#lost(slot));
+    link.channel.socket.on('drain', () => this.#pump());
+    instance.exited.then(() => void this.#lost(slot));
+    this.#minFailures = 0;
+    const ms = Math.round(performance.now() - started);
+    log.info({ ms, backendId: instance.backendId, host: info.hostname }, 'runner ready');
+    this.#hook('onGrowEnd', slot.id);
+
+    if (this.#closed) {
+      this.#retire(slot, 'pool closed');
+      return;
+    }
+    this.#pump();
+    if (slot.active === 0) this.#armIdle(slot);
   }
 
   #runnerEnv(runnerId: string, port: number, log: Logger): Record<string, string> {
