@@ -1,12 +1,14 @@
 import type { CallKind } from './wire/protocol';
+import type { Body } from './wire/codec';
 import type { RunnerSlot } from './runner-slot';
+import type { Expiring } from './deadlines';
 
 /** One call through its whole life: queued, dispatched to a runner, settled. */
-export interface CallState {
+export interface CallState extends Expiring {
   readonly task: string;
   readonly kind: CallKind;
   /** The encoded argument array. */
-  readonly body: Buffer;
+  readonly body: Body;
   /** `performance.now()` at which the caller stops waiting (Infinity: never). */
   readonly deadline: number;
   /** The timeout the deadline came from, for the error message. */
@@ -24,7 +26,6 @@ export interface CallState {
   slot: RunnerSlot | undefined;
   /** The id on the runner's connection, once dispatched. */
   id: number;
-  timer: NodeJS.Timeout | undefined;
   onAbort: (() => void) | undefined;
 }
 

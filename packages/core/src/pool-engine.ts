@@ -22,6 +22,8 @@ import { resolveLogger } from './logger';
 import { duration, type PoolEvent, type PoolHook, type ResolvedPoolOptions } from './options';
 import { COOKIE_ENV, encodeParent, PARENT_ENV } from './parent-env';
 import { bootRunner, type BootedRunner } from './runner-boot';
+import type { LinkSink } from './runner-link';
+import { Deadlines } from './deadlines';
 import { bootingSlot, type RunnerSlot } from './runner-slot';
 import { parseTaskName } from './task-name';
 import { timerFor } from './timers';
@@ -65,6 +67,23 @@ export class PoolEngine {
   readonly #log: Logger;
   readonly #codec = new Codec();
   readonly #queue = new CallQueue();
+  readonly #checkedTasks = new Set<string>();
+  readonly #deadlines = new Deadlines<CallState>((call) => this.#giveUp(call, 'timeout'));
+  // What a runner link reports, one object for all calls instead of a listener
+  // and two closures per call.
+  readonly #sink: LinkSink = {
+    started: (call) => {
+      if (!call.done) call.started?.();
+    },
+    result: (call, value) => {
+      this.#settle(call, undefined, value);
+      this.#release(call.slot!);
+    },
+    error: (call, error) => {
+      this.#settle(call, error);
+      this.#release(call.slot!);
+    },
+  };
   readonly #slots = new Map<string, RunnerSlot>();
   readonly #taskRoot: string;
   #listening: Promise<ParentListener> | undefined;
@@ -120,7 +139,11 @@ export class PoolEngine {
     started?: () => void,
   ): Promise<unknown> {
     if (this.#closed) throw new PoolClosedError(this.options.name);
-    parseTaskName(task);
+    // A name checked once is not checked again (bounded, names are few).
+    if (!this.#checkedTasks.has(task)) {
+      parseTaskName(task);
+      if (this.#checkedTasks.size < 1024) this.#checkedTasks.add(task);
+    }
     if (!Array.isArray(args)) {
       throw new TypeError(`args must be an array of arguments for ${task}, received ${typeof args}`);
     }
@@ -143,10 +166,12 @@ export class PoolEngine {
         queued: false,
         slot: undefined,
         id: 0,
-        timer: undefined,
         onAbort: undefined,
+        lane: undefined,
+        prevExpiring: undefined,
+        nextExpiring: undefined,
       };
-      call.timer = timerFor(timeout, () => this.#giveUp(call, 'timeout'));
+      this.#deadlines.add(call, timeout);
       if (signal !== undefined) {
         call.onAbort = () => this.#giveUp(call, 'aborted');
         signal.addEventListener('abort', call.onAbort, { once: true });
@@ -175,7 +200,7 @@ export class PoolEngine {
   #settle(call: CallState, error: Error | undefined, value?: unknown): void {
     if (call.done) return;
     call.done = true;
-    if (call.timer !== undefined) clearTimeout(call.timer);
+    this.#deadlines.remove(call);
     if (call.onAbort !== undefined) call.signal?.removeEventListener('abort', call.onAbort);
     this.#queue.forget(call);
     if (error === undefined) call.resolve(value);
@@ -238,19 +263,11 @@ export class PoolEngine {
       slot.idleTimer = undefined;
     }
 
-    const remaining = Math.max(1, call.deadline - performance.now());
-    call.id = slot.link!.dispatch(call.kind, call.body, remaining, {
-      task: call.task,
-      started: call.started && (() => !call.done && call.started!()),
-      result: (value) => {
-        this.#settle(call, undefined, value);
-        this.#release(slot);
-      },
-      error: (error) => {
-        this.#settle(call, error);
-        this.#release(slot);
-      },
-    });
+    // Whole milliseconds. A fractional timeout gives the runner's setTimeout a
+    // duration of its own, so every call built a new timer list, and it costs a float64 on
+    // the wire.
+    const remaining = Math.max(1, Math.ceil(call.deadline - performance.now()));
+    call.id = slot.link!.dispatch(call.kind, call.body, remaining, call);
   }
 
   #release(slot: RunnerSlot): void {
@@ -327,6 +344,7 @@ export class PoolEngine {
         logger: log,
         listening: () => this.#ensureListening(),
         env: (port) => this.#runnerEnv(slot.id, port, log),
+        sink: this.#sink,
       });
     } catch (error) {
       this.#bootFailed(slot, error, log, started);

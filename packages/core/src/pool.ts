@@ -63,8 +63,14 @@ export class Pool {
    * `RunnerExitedError` if its runner dies, `BootError` if no runner could start,
    * `TaskNotFoundError`, `SerializationError`, `PoolClosedError` or `CallAbortedError`.
    */
-  async call<T = unknown>(task: string, args: unknown[] = [], options: CallOptions = {}): Promise<T> {
-    return (await this.#engine.submit(task, args, 'call', options)) as T;
+  call<T = unknown>(task: string, args: unknown[] = [], options: CallOptions = {}): Promise<T> {
+    // The engine's promise itself, not one more async wrapper around it; bad
+    // input still rejects (never throws), as from an async function.
+    try {
+      return this.#engine.submit(task, args, 'call', options) as Promise<T>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

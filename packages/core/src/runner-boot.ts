@@ -3,7 +3,7 @@ import type { Backend, RunnerInstance } from './backend';
 import { BootError, describeExit } from './errors';
 import { PARENT_ID } from './identity';
 import type { ParentListener } from './listener';
-import { RunnerLink } from './runner-link';
+import { RunnerLink, type LinkSink } from './runner-link';
 import type { RunnerSlot } from './runner-slot';
 import type { ReadyMessage } from './wire/protocol';
 
@@ -17,6 +17,8 @@ export interface BootContext {
   listening(): Promise<ParentListener>;
   /** The runner's environment, once the listener's port is known. */
   env(port: number): Record<string, string>;
+  /** Where the runner's replies go. */
+  readonly sink: LinkSink;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function bootRunner(slot: RunnerSlot, context: BootContext): Promis
     exitedEarly.catch(() => undefined);
 
     const channel = await Promise.race([expectation.channel, exitedEarly, aborted]);
-    const link = new RunnerLink(slot.id, channel, context.logger);
+    const link = new RunnerLink(slot.id, channel, context.logger, context.sink);
     slot.link = link;
     const info = await Promise.race([link.ready, exitedEarly, aborted]);
     return { instance, link, info };

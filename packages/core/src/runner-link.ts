@@ -9,13 +9,14 @@ import type {
   CancelMessage,
 } from './wire/protocol';
 import { fromWireError } from './wire-error';
+import type { CallState } from './call-state';
+import type { Body } from './wire/codec';
 
-/** What a dispatched call hears back from its runner. */
-export interface CallListener {
-  readonly task: string;
-  started?(): void;
-  result(value: unknown): void;
-  error(error: Error): void;
+/** Where replies go: one sink for every call of a link. */
+export interface LinkSink {
+  started(call: CallState): void;
+  result(call: CallState, value: unknown): void;
+  error(call: CallState, error: Error): void;
 }
 
 /**
@@ -26,15 +27,17 @@ export interface CallListener {
 export class RunnerLink {
   readonly runnerId: string;
   readonly channel: Channel;
-  readonly #calls = new Map<number, CallListener>();
+  readonly #calls = new Map<number, CallState>();
   readonly #log: Logger;
+  readonly #sink: LinkSink;
   #nextId = 1;
   #ready: { resolve(info: ReadyMessage): void; reject(error: Error): void } | undefined;
 
   /** Settles with the runner's `ready` message, or rejects if the connection closes first. */
   readonly ready: Promise<ReadyMessage>;
 
-  constructor(runnerId: string, channel: Channel, log: Logger) {
+  constructor(runnerId: string, channel: Channel, log: Logger, sink: LinkSink) {
+    this.#sink = sink;
     this.runnerId = runnerId;
     this.channel = channel;
     this.#log = log;
@@ -53,10 +56,10 @@ export class RunnerLink {
   }
 
   /** Sends a call whose arguments are already encoded; returns its id. */
-  dispatch(kind: CallKind, body: Buffer, timeout: number, listener: CallListener): number {
+  dispatch(kind: CallKind, body: Body, timeout: number, call: CallState): number {
     const id = this.#nextId++;
-    this.#calls.set(id, listener);
-    this.channel.send({ t: 'call', id, task: listener.task, kind, timeout }, body);
+    this.#calls.set(id, call);
+    this.channel.send({ t: 'call', id, task: call.task, kind, timeout }, body);
     return id;
   }
 
@@ -80,7 +83,7 @@ export class RunnerLink {
   failAll(error: Error): void {
     const calls = [...this.#calls.values()];
     this.#calls.clear();
-    for (const call of calls) call.error(error);
+    for (const call of calls) this.#sink.error(call, error);
   }
 
   #onFrame(message: RunnerMessage, body: unknown): void {
@@ -88,15 +91,19 @@ export class RunnerLink {
       case 'ready':
         this.#ready?.resolve(message);
         return;
-      case 'started':
-        this.#calls.get(message.id)?.started?.();
+      case 'started': {
+        const call = this.#calls.get(message.id);
+        if (call !== undefined) this.#sink.started(call);
         return;
-      case 'result':
-        this.#take(message.id)?.result(body);
+      }
+      case 'result': {
+        const call = this.#take(message.id);
+        if (call !== undefined) this.#sink.result(call, body);
         return;
+      }
       case 'error': {
-        const listener = this.#take(message.id);
-        listener?.error(fromWireError(listener.task, message.origin, message.error));
+        const call = this.#take(message.id);
+        if (call !== undefined) this.#sink.error(call, fromWireError(call.task, message.origin, message.error));
         return;
       }
       default:
@@ -104,7 +111,7 @@ export class RunnerLink {
     }
   }
 
-  #take(id: number): CallListener | undefined {
+  #take(id: number): CallState | undefined {
     const listener = this.#calls.get(id);
     if (listener === undefined) {
       this.#log.debug({ id }, 'reply for an unknown call dropped');

@@ -2,7 +2,6 @@ import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import repl from 'node:repl';
 import type { Logger } from 'pino';
 
 /** Variable that turns the runner REPL on: `1` for the default socket path, or a path. */
@@ -28,6 +27,8 @@ export function startRunnerRepl(
   const socketPath = setting === '1' ? replSocketPath(runnerId) : setting;
   rmSync(socketPath, { force: true });
 
+  // Node:repl costs ~5 ms to load; only a runner with a REPL pays it.
+  const repl = require('node:repl') as typeof import('node:repl');
   const server = createServer((socket) => {
     log.info({ socketPath }, 'repl attached');
     const session = repl.start({

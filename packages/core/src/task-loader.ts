@@ -17,6 +17,8 @@ const EXTENSIONS = ['', '.js', '.cjs', '.mjs', '/index.js', '/index.cjs', '/inde
 export class TaskLoader {
   readonly #root: string;
   readonly #modules = new Map<string, Promise<Record<string, unknown>>>();
+  // Resolved functions by task name, so a warm call does no path work at all.
+  readonly #functions = new Map<string, TaskFunction>();
 
   constructor(root: string) {
     try {
@@ -30,8 +32,24 @@ export class TaskLoader {
     return this.#root;
   }
 
-  /** Resolves `task` to its function, or throws a `TaskNotFoundError` naming what is missing. */
+  /** The function of a task loaded before, else undefined. */
+  cached(task: string): TaskFunction | undefined {
+    return this.#functions.get(task);
+  }
+
+  /**
+   * Resolves `task` to its function, or throws a `TaskNotFoundError` naming what is missing.
+   * A task found once is not looked up again: the file system is not read on a warm call.
+   */
   async load(task: string): Promise<TaskFunction> {
+    const known = this.#functions.get(task);
+    if (known !== undefined) return known;
+    const fn = await this.#load(task);
+    this.#functions.set(task, fn);
+    return fn;
+  }
+
+  async #load(task: string): Promise<TaskFunction> {
     const { module, exportName } = parseTaskName(task);
     const file = this.#resolve(task, module);
 

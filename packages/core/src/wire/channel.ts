@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { Codec } from './codec';
+import { Chunks, Codec, type Body } from './codec';
 import { FrameDecoder, frameHeader } from './frame-decoder';
 import { FrameTooLargeError, ProtocolError } from '../errors';
 
 /** Bytes queued in the socket above which senders are asked to wait for `drain`. */
 export const WRITE_HIGH_WATER = 1024 * 1024;
+
+// Chunks smaller than this are joined (copied) into one write; larger ones go as they are.
+const JOIN_BELOW = 16 * 1024;
 
 export interface ChannelEvents {
   close: [error: Error | undefined];
@@ -34,6 +37,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly #decoder: FrameDecoder;
   #maxFrame: number;
   #corked = false;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
   #closed = false;
   #closeError: Error | undefined;
   #drainWaiters: Array<() => void> = [];
@@ -82,7 +87,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** False while the socket holds more than `WRITE_HIGH_WATER` unsent bytes. */
   get writable(): boolean {
-    return this.socket.writableLength < WRITE_HIGH_WATER;
+    return this.socket.writableLength + this.#batchBytes < WRITE_HIGH_WATER;
   }
 
   /** Resolves once the socket has room again (at once if it already has, or is closed). */
@@ -95,8 +100,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * Encodes a body value, throwing `SerializationError` if it cannot be encoded and
    * `FrameTooLargeError` if it is over the frame limit.
    */
-  encode(value: unknown, what: string): Buffer {
-    const payload = this.#codec.encode(value, what);
+  encode(value: unknown, what: string): Body {
+    const payload = this.#codec.encodeBody(value, what);
     if (payload.length > this.#maxFrame) {
       throw FrameTooLargeError.describe(what, payload.length, this.#maxFrame);
     }
@@ -104,7 +109,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /** Queues a frame made of `header` and an optional pre-encoded `body`. */
-  send(header: object, body?: Buffer): void {
+  send(header: object, body?: Body): void {
     if (this.#closed) return;
     const head = this.#codec.encode(header, 'message');
     const length = head.length + (body?.length ?? 0);
@@ -112,22 +117,53 @@ export class Channel extends EventEmitter<ChannelEvents> {
       throw FrameTooLargeError.describe('message', length, this.#maxFrame);
     }
 
-    const socket = this.socket;
+    // Frames of a tick are gathered here and written on the next tick, small
+    // chunks joined into one buffer, so a burst of 1000 calls is one socket.write instead
+    // of 3000 (each a stream request and a writev entry).
+    const batch = this.#batch;
+    batch.push(frameHeader(length), head);
+    if (body instanceof Chunks) batch.push(...body.parts);
+    else if (body !== undefined) batch.push(body);
+    this.#batchBytes += 4 + length;
     if (!this.#corked) {
       this.#corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        socket.uncork();
-      });
+      process.nextTick(this.#flush);
     }
-    socket.write(frameHeader(length));
-    socket.write(head);
-    if (body !== undefined) socket.write(body);
   }
+
+  readonly #flush = (): void => {
+    this.#corked = false;
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const socket = this.socket;
+    if (socket.destroyed || batch.length === 0) return;
+
+    socket.cork();
+    let run: Buffer[] = [];
+    let runBytes = 0;
+    const writeRun = () => {
+      if (run.length === 0) return;
+      socket.write(run.length === 1 ? run[0]! : Buffer.concat(run, runBytes));
+      run = [];
+      runBytes = 0;
+    };
+    for (const chunk of batch) {
+      if (chunk.length >= JOIN_BELOW) {
+        writeRun();
+        socket.write(chunk);
+      } else {
+        run.push(chunk);
+        runBytes += chunk.length;
+      }
+    }
+    writeRun();
+    socket.uncork();
+  };
 
   /** Flushes what is queued, then closes the write side. */
   end(): void {
+    this.#flush();
     if (!this.#closed) this.socket.end();
   }
 

@@ -84,11 +84,42 @@ for (const Class of TYPED_ARRAYS.slice(1)) {
 
 type Allocate = (size: number) => { target: Buffer; position: number };
 
+// In a body encoded with `encodeBody`, typed arrays from this size on are not copied: only
+// their ext header is, and the frame goes out as a list of chunks with the array's own bytes
+// in between (one writev), so a large Buffer is copied once, by the kernel. The runner uses
+// it for results, which a task hands over when it returns; call arguments are always copied
+// when the call is made, so a caller may reuse its buffers at once.
+const OUT_OF_BAND_FROM = 64 * 1024;
+
+interface Splice {
+  readonly target: Buffer;
+  readonly position: number;
+  readonly bytes: Buffer;
+}
+
+/** An encoded value written as several chunks; `length` is their total. */
+export class Chunks {
+  readonly parts: Buffer[];
+  readonly length: number;
+
+  constructor(parts: Buffer[]) {
+    this.parts = parts;
+    this.length = parts.reduce((sum, part) => sum + part.length, 0);
+  }
+}
+
+/** An encoded body: one buffer, or chunks with large byte arrays left in place. */
+export type Body = Buffer | Chunks;
+
+// Set while Codec.encode runs with splicing on; msgpackr calls the extension synchronously.
+let splices: Splice[] | null = null;
+
 // Writes a msgpack ext8/16/32 header, the kind byte and the array's bytes.
 function writeTypedArray(array: TypedArray, allocate: Allocate): undefined {
   const length = array.byteLength + 1;
   const header = length < 0x100 ? 3 : length < 0x10000 ? 4 : 6;
-  const { target, position } = allocate(header + length);
+  const outOfBand = splices !== null && array.byteLength >= OUT_OF_BAND_FROM;
+  const { target, position } = allocate(header + (outOfBand ? 1 : length));
 
   let at = position;
   if (header === 3) {
@@ -105,6 +136,11 @@ function writeTypedArray(array: TypedArray, allocate: Allocate): undefined {
   }
   target[at++] = TYPED_ARRAY_EXT;
   target[at++] = typedArrayKind(array);
+  if (outOfBand) {
+    const bytes = Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+    splices!.push({ target, position: at, bytes });
+    return undefined;
+  }
   target.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), at);
   return undefined;
 }
@@ -170,6 +206,33 @@ export class Codec {
     } catch (error) {
       throw new SerializationError(`${what} cannot be encoded: ${explain(error)}`, error);
     }
+  }
+
+  /** Like `encode`, but large byte arrays stay out of the copy (see `Chunks`). */
+  encodeBody(value: unknown, what: string): Body {
+    const found: Splice[] = [];
+    let packed: Buffer;
+    splices = found;
+    try {
+      packed = this.#packr.pack(value);
+    } catch (error) {
+      throw new SerializationError(`${what} cannot be encoded: ${explain(error)}`, error);
+    } finally {
+      splices = null;
+    }
+    if (found.length === 0) return packed;
+
+    const parts: Buffer[] = [];
+    let cursor = 0;
+    for (const { target, position, bytes } of found) {
+      // msgpackr moved to a new buffer after the splice was noted: encode it whole.
+      if (target.buffer !== packed.buffer) return this.encode(value, what);
+      const at = target.byteOffset + position - packed.byteOffset;
+      parts.push(packed.subarray(cursor, at), bytes);
+      cursor = at;
+    }
+    parts.push(packed.subarray(cursor));
+    return new Chunks(parts);
   }
 
   /**
