@@ -4,8 +4,21 @@ import { performance } from 'node:perf_hooks';
 import { BootError, ConfigurationError, Pool } from '@flame-node/core';
 import { DockerBackend, DockerUnavailableError } from '@flame-node/docker';
 import { FakeEngine } from '../test/fake-engine';
-import { containers, docker, inspect, listContainers, waitFor } from './support/docker';
-import { logRecords, SilentDaemon } from './support/fault-tools';
+import {
+  containers,
+  docker,
+  inspect,
+  listContainers,
+  removeContainers,
+  waitFor,
+} from './support/docker';
+import {
+  containerLogLines,
+  containerState,
+  logRecords,
+  SilentDaemon,
+  type LogRecord,
+} from './support/fault-tools';
 import { MinimalRig } from './support/minimal-rig';
 import type { ParentContainer, Reply } from './support/parent-container';
 
@@ -279,5 +292,134 @@ describe('two parents on one daemon, 20 runners each, and one of them killed', (
     expect(removed).toMatchObject({ containerId: orphan, runnerId });
     expect(removed?.reason).toContain(`parent container ${doomed.id.slice(0, 12)} is gone`);
     await third.close();
+  });
+});
+
+describe('with keepRunners, the last log line of a runner says why it ended', () => {
+  const IDLE_MS = 1_500;
+  const KEEP_ENV = { MINIMAL_KEEP_RUNNERS: '1', FLAME_LOG_LEVEL: 'info' };
+  const kept: string[] = [];
+  let parent: ParentContainer;
+
+  beforeAll(async () => {
+    parent = await rig.startParent({ ...KEEP_ENV, MINIMAL_IDLE_MS: String(IDLE_MS) });
+  });
+
+  afterAll(async () => {
+    await parent?.close();
+    removeContainers(kept);
+  });
+
+  /** Runs `task` on a fresh runner; resolves with the runner's id once its container ended. */
+  async function runnerThatEnds(
+    task: string,
+    args: unknown[],
+    end: (runnerId: string) => void = () => undefined,
+  ): Promise<string> {
+    const report = succeeded(await parent.call<Report>(task, args), parent);
+    const runnerId = report.runnerId;
+    kept.push(runnerId);
+    end(runnerId);
+    await waitFor(`runner ${runnerId} to end`, () => {
+      const state = containerState(runnerId);
+      return state !== undefined && !state.Running ? state : undefined;
+    }, 20_000);
+    return runnerId;
+  }
+
+  /**
+   * The last line of `docker logs`, parsed, and the parent's copy of it (which may come a
+   * little after the container ended: it travels through the parent's attach stream).
+   */
+  async function lastWords(runnerId: string): Promise<{ container: LogRecord; parent: LogRecord }> {
+    const lines = containerLogLines(runnerId);
+    const last = logRecords(lines.slice(-1))[0];
+    if (last === undefined) throw new Error(`no log line of ${runnerId}:\n${lines.join('\n')}`);
+    const copy = await waitFor(`the parent's copy of the last line of ${runnerId}`, () => {
+      return logRecords(parent.logs).find(
+        (record) => record.runnerId === runnerId && record.msg === last.msg && record.reason === last.reason,
+      );
+    }, 5_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${parent.tail()}`);
+    });
+    return { container: last, parent: copy };
+  }
+
+  it('idle: "idle", in docker logs and in the parent log', async () => {
+    const runnerId = await runnerThatEnds('tasks/work#ping', []);
+    const words = await lastWords(runnerId);
+
+    expect(words.container).toMatchObject({ msg: 'runner stopping', reason: 'idle', runnerId });
+    expect(words.parent).toMatchObject({ msg: 'runner stopping', reason: 'idle' });
+    expect(containerState(runnerId)).toMatchObject({ Status: 'exited', ExitCode: 0 });
+  });
+
+  it('a task crashes the runner: the fatal error, in docker logs and in the parent log', async () => {
+    const runnerId = await runnerThatEnds('tasks/faults#crashSoon', [50]);
+    const words = await lastWords(runnerId);
+    const fatal = logRecords(containerLogLines(runnerId)).find((record) => record.level === 60);
+
+    expect(words.container).toMatchObject({ msg: 'runner stopping', runnerId });
+    expect(words.container.reason).toBe('uncaught exception in a task');
+    expect(words.parent).toMatchObject({ reason: 'uncaught exception in a task' });
+    expect(JSON.stringify(fatal?.err)).toContain('a task crashed its runner on purpose');
+    expect(containerState(runnerId)).toMatchObject({ Status: 'exited', ExitCode: 1 });
+  });
+
+  it('docker stop of a runner: "SIGTERM received", in both logs', async () => {
+    const runnerId = await runnerThatEnds('tasks/work#ping', [], (id) => {
+      docker('stop', '-t', '10', id);
+    });
+    const words = await lastWords(runnerId);
+
+    expect(words.container).toMatchObject({ msg: 'runner stopping', reason: 'SIGTERM received' });
+    expect(words.parent).toMatchObject({ msg: 'runner stopping', reason: 'SIGTERM received' });
+  });
+
+  it('the pool closes: "pool closed", in both logs', async () => {
+    const report = succeeded(await parent.call<Report>('tasks/work#ping'), parent);
+    kept.push(report.runnerId);
+    await parent.close();
+    const words = await lastWords(report.runnerId);
+
+    expect(words.container).toMatchObject({ msg: 'runner stopping', reason: 'pool closed' });
+    expect(words.parent).toMatchObject({ msg: 'runner stopping', reason: 'pool closed' });
+  });
+
+  it('the parent is killed: "parent connection lost", in docker logs', async () => {
+    const doomed = await rig.startParent(KEEP_ENV);
+    const report = succeeded(await doomed.call<Report>('tasks/work#ping'), doomed);
+    kept.push(report.runnerId);
+    doomed.kill();
+    // Until its `docker run` ends, the rig would try to close it (and wait for a reply).
+    await doomed.exited;
+    await waitFor('the runner to end', () => {
+      return containerState(report.runnerId)?.Running === false || undefined;
+    }, 20_000);
+    const lines = containerLogLines(report.runnerId);
+    const last = logRecords(lines.slice(-1))[0];
+
+    expect(last).toMatchObject({ msg: 'runner stopping', runnerId: report.runnerId });
+    expect(last?.reason).toMatch(/^parent connection lost/);
+  });
+
+  // A user who sets no log level still needs to know why a kept runner ended.
+  it('says why in docker logs at the default log level too', async () => {
+    const quiet = await rig.startParent({ MINIMAL_KEEP_RUNNERS: '1', MINIMAL_IDLE_MS: '1000' });
+    const report = succeeded(await quiet.call<Report>('tasks/work#ping'), quiet);
+    kept.push(report.runnerId);
+    await waitFor('the idle runner to end', () => {
+      return containerState(report.runnerId)?.Running === false || undefined;
+    }, 20_000);
+    await quiet.close();
+    const lines = containerLogLines(report.runnerId);
+    const last = logRecords(lines.slice(-1))[0];
+
+    expect({ last, lines }).toMatchObject({ last: { msg: 'runner stopping', reason: 'idle' } });
+  });
+
+  it('leaves nothing once the kept containers are removed', () => {
+    removeContainers(kept);
+    expect(kept.filter((id) => containerState(id) !== undefined)).toEqual([]);
   });
 });

@@ -1,10 +1,12 @@
+import { context } from '@flame-node/core';
+
 /**
- * Throws outside any call, from a timer, after the call has returned: the runner process
- * has an uncaught exception, which is fatal to it (the fault tests use this).
+ * Returns at once, then throws from a timer `ms` later, outside any call: an uncaught
+ * exception, which is fatal to the runner (the fault tests use this). Says which runner.
  */
-export function crashSoon(ms = 50): { crashingIn: number } {
+export function crashSoon(ms = 50): { runnerId: string; crashingIn: number } {
   setTimeout(() => {
     throw new Error('minimal: a task crashed its runner on purpose');
   }, ms);
-  return { crashingIn: ms };
+  return { runnerId: context().runnerId, crashingIn: ms };
 }
