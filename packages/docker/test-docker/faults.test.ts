@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BootError, ConfigurationError, Pool } from '@flame-node/core';
 import { DockerBackend, DockerUnavailableError } from '@flame-node/docker';
 import { FakeEngine } from '../test/fake-engine';
@@ -121,8 +122,8 @@ describe('a Docker API that accepts connections and never answers', () => {
       30_000,
       500,
     );
-    expect(rig.runners(parent)).toContain(docker('inspect', '-f', '{{.Id}}', value.runnerId)
-      .slice(0, 12));
+    const container = docker('inspect', '--format', '{{.Id}}', value.runnerId).slice(0, 12);
+    expect(rig.runners(parent)).toContain(container);
   });
 });
 
@@ -157,26 +158,30 @@ describe('DOCKER_HOST, as a pool in this process sees it', () => {
     'sends every Engine API request of a %s:// DOCKER_HOST there, none to the local daemon',
     async (kind) => {
       fake = kind === 'tcp' ? await FakeEngine.tcp() : await FakeEngine.unix();
-      const address = kind === 'tcp' ? `tcp://127.0.0.1:${fake.port}` : `unix://${fake.socketPath}`;
       const name = `${rig.pool}-host-${kind}`;
-      pool = dockerHostPool(address, name);
+      pool = dockerHostPool(
+        kind === 'tcp' ? `tcp://127.0.0.1:${fake.port}` : `unix://${fake.socketPath}`,
+        name,
+      );
 
       // The fake "starts" the container, but nothing in it dials back: a BootError at
       // bootTimeout, after the whole create, attach, wait, start sequence went to the fake.
       await expect(pool.call('tasks/work#ping')).rejects.toBeInstanceOf(BootError);
-      expect(fake.calls()).toEqual(expect.arrayContaining(['GET /_ping', 'POST /containers/create']));
-      const created = [...fake.requests].find((r) => r.path === '/containers/create');
+      const seen = fake.calls();
+      expect(seen).toEqual(expect.arrayContaining(['GET /_ping', 'POST /containers/create']));
+      const created = fake.requests.find((request) => request.path === '/containers/create');
       expect(created?.body).toMatchObject({ Labels: { 'flame-node.pool': name } });
       expect(containers(`label=flame-node.pool=${name}`)).toEqual([]);
       expect(pool.stats()).toEqual({ runners: 0, booting: 0, busy: 0, queued: 0 });
       // The runner the fake "ran" is stopped and removed there too. (Wait for it before the
       // fake goes: pool.terminate() does not wait for the stop of a runner whose boot failed.)
       const engine = fake;
-      await waitFor('the fake runner to be removed', () => engine.containers.size === 0 || undefined, 10_000);
+      const removed = () => engine.containers.size === 0 || undefined;
+      await waitFor('the fake runner to be removed', removed, 10_000);
     },
   );
 
-  it('fails a call at once with a ConfigurationError naming a DOCKER_HOST nobody listens on', async () => {
+  it('fails a call at once with a ConfigurationError naming a dead address', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
@@ -228,7 +233,8 @@ describe('two parents on one daemon, 20 runners each, and one of them killed', (
       rig.startParent(HOLD_ENV, ['hold', String(PER_PARENT)], 'holding'),
       rig.startParent(HOLD_ENV, ['hold', String(PER_PARENT)], 'holding'),
     ]);
-    figures['2 parents x 20 runners, all up after'] = `${Math.round(performance.now() - started)} ms`;
+    const ms = Math.round(performance.now() - started);
+    figures['2 parents x 20 runners, all up after'] = `${ms} ms`;
 
     for (const parent of [doomed, survivor]) {
       const holding = parent.events.find((event) => event.event === 'holding');
@@ -240,7 +246,8 @@ describe('two parents on one daemon, 20 runners each, and one of them killed', (
       .Config.Labels;
     expect(doomedRunners).toHaveLength(PER_PARENT);
     expect(survivorRunners).toHaveLength(PER_PARENT);
-    const names = await listContainers('{{.Names}} {{.State}}', `label=flame-node.pool=${rig.pool}`);
+    const pool = `label=flame-node.pool=${rig.pool}`;
+    const names = await listContainers('{{.Names}} {{.State}}', pool);
     expect(names).toHaveLength(2 * PER_PARENT);
     expect(new Set(names.map((line) => line.split(' ')[0])).size).toBe(2 * PER_PARENT);
     expect(names.every((line) => line.endsWith(' running'))).toBe(true);
@@ -255,6 +262,7 @@ describe('two parents on one daemon, 20 runners each, and one of them killed', (
     const gone = Math.round(performance.now() - killed);
     figures['20 runners of a killed parent gone after'] = `${gone} ms`;
     expect(gone).toBeLessThan(5_000);
+    expect(await doomed.exited).toBe(137);
 
     const running = containers(
       'label=flame-node.managed=true',
@@ -335,10 +343,10 @@ describe('with keepRunners, the last log line of a runner says why it ended', ()
     const lines = containerLogLines(runnerId);
     const last = logRecords(lines.slice(-1))[0];
     if (last === undefined) throw new Error(`no log line of ${runnerId}:\n${lines.join('\n')}`);
+    const same = (record: LogRecord): boolean =>
+      record.runnerId === runnerId && record.msg === last.msg && record.reason === last.reason;
     const copy = await waitFor(`the parent's copy of the last line of ${runnerId}`, () => {
-      return logRecords(parent.logs).find(
-        (record) => record.runnerId === runnerId && record.msg === last.msg && record.reason === last.reason,
-      );
+      return logRecords(parent.logs).find(same);
     }, 5_000).catch((error: Error) => {
       throw new Error(`${error.message}\n${parent.tail()}`);
     });
@@ -354,7 +362,7 @@ describe('with keepRunners, the last log line of a runner says why it ended', ()
     expect(containerState(runnerId)).toMatchObject({ Status: 'exited', ExitCode: 0 });
   });
 
-  it('a task crashes the runner: the fatal error, in docker logs and in the parent log', async () => {
+  it('a task crashes the runner: "uncaught exception in a task", in both logs', async () => {
     const runnerId = await runnerThatEnds('tasks/faults#crashSoon', [50]);
     const words = await lastWords(runnerId);
     const fatal = logRecords(containerLogLines(runnerId)).find((record) => record.level === 60);
@@ -421,5 +429,59 @@ describe('with keepRunners, the last log line of a runner says why it ended', ()
   it('leaves nothing once the kept containers are removed', () => {
     removeContainers(kept);
     expect(kept.filter((id) => containerState(id) !== undefined)).toEqual([]);
+  });
+});
+
+describe('idle reaping, 20 times over', () => {
+  const IDLE_MS = 300;
+  const ROUNDS = 20;
+  let parent: ParentContainer;
+
+  beforeAll(async () => {
+    parent = await rig.startParent({ MINIMAL_IDLE_MS: String(IDLE_MS), FLAME_LOG_LEVEL: 'info' });
+  });
+
+  afterAll(() => parent?.close());
+
+  it('reaps every runner, settles every call and leaves no container', async () => {
+    const served: string[] = [];
+    const alive: number[] = [];
+    const started = performance.now();
+    for (let round = 0; round < ROUNDS; round++) {
+      const reply = await parent.call<Report>('tasks/work#ping', [], { timeout: 30_000 });
+      served.push(succeeded(reply, parent).runnerId);
+      // Reaps that never ended would pile up containers here.
+      alive.push((await listContainers('{{.ID}}', `label=flame-node.parent-container=${parent.id}`))
+        .length);
+      // Just past the idle timeout, so each next call meets a runner on its way out (or
+      // gone) and boots the next one while the last is still being stopped and removed.
+      await sleep(IDLE_MS + 50 + (round % 5) * 25);
+    }
+    await waitFor('every runner container to go', () => {
+      return rig.runners(parent).length === 0 || undefined;
+    }, 15_000);
+    figures[`${ROUNDS} calls each reaped (idle ${IDLE_MS} ms), all gone after`] =
+      `${Math.round(performance.now() - started)} ms`;
+
+    expect(new Set(served).size).toBe(ROUNDS);
+    expect(Math.max(...alive)).toBeLessThanOrEqual(2);
+    expect(await stats(parent)).toEqual({ runners: 0, booting: 0, busy: 0, queued: 0 });
+    const reaped = logRecords(parent.logs).filter(
+      (record) => record.msg === 'runner stopping' && record.reason === 'idle',
+    );
+    expect(reaped.map((record) => record.runnerId).sort()).toEqual([...served].sort());
+    expect(logRecords(parent.logs).filter((record) => record.level >= 40)).toEqual([]);
+  }, 120_000);
+
+  it('closes at once afterwards: nothing is left to wait for', async () => {
+    const closing = performance.now();
+    await parent.close(10_000);
+    const ms = Math.round(performance.now() - closing);
+    const exit = await Promise.race([parent.exited, sleep(1_000).then(() => 'still running')]);
+
+    expect(exit).toBe(0);
+    expect(ms).toBeLessThan(3_000);
+    expect(containers(`label=flame-node.pool=${rig.pool}`)).toEqual([]);
+    figures['close of the reaped pool, parent exited after'] = `${ms} ms`;
   });
 });
