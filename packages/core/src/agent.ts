@@ -13,6 +13,7 @@ import { REPL_ENV, startRunnerRepl } from './runner-repl';
 import { timerFor } from './timers';
 
 const RECONNECT_DELAY = 100;
+const DEADLINE_SLACK = 1_000;
 
 // Pino is a fifth of the runner's start-up (~17 ms of module loading). Most
 // runners never write a line at the default level, so it is loaded on the first line that
@@ -197,7 +198,12 @@ export class RunnerAgent {
   // frame arrived: no await, hence no promise, when the function is cached and returns a value.
   #run(call: CallMessage, args: unknown): void {
     const running = new RunningCall();
-    running.timer = timerFor(call.timeout, () => running.abort(new Error('call timed out: its deadline passed')));
+    // The parent aborts a call at its deadline with a cancel message. This timer is only a
+    // backstop for a cancel that never comes, so it leaves the parent time to send it and
+    // never races the parent's own timeout.
+    running.timer = timerFor(call.timeout + DEADLINE_SLACK, () =>
+      running.abort(new Error('call timed out: its deadline passed')),
+    );
     this.#running.set(call.id, running);
 
     const fn = this.#tasks.cached(call.task);

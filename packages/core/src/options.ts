@@ -103,6 +103,7 @@ const KNOWN = new Set<string>([
 
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return `${String(value)} (${typeof value})`;
   if (typeof value === 'function') return 'a function';
   try {
     return `${JSON.stringify(value) ?? String(value)} (${typeof value})`;
@@ -111,8 +112,13 @@ function show(value: unknown): string {
   }
 }
 
+/** The option as given, or its default when left out (`null` is not left out). */
+function given(options: PoolOptions, key: keyof typeof POOL_DEFAULTS): unknown {
+  return options[key] === undefined ? POOL_DEFAULTS[key] : options[key];
+}
+
 function integer(options: PoolOptions, key: keyof PoolOptions, min: number, fallback: number) {
-  const value = options[key] ?? fallback;
+  const value = options[key] === undefined ? fallback : options[key];
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new TypeError(`options.${key} must be a number, received ${show(value)}`);
   }
@@ -170,7 +176,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (logger !== undefined && logger !== false && typeof logger?.child !== 'function') {
     throw new TypeError(`options.logger must be a pino logger or false, received ${show(logger)}`);
   }
-  const singleUse = options.singleUse ?? POOL_DEFAULTS.singleUse;
+  const singleUse = given(options, 'singleUse');
   if (typeof singleUse !== 'boolean') {
     throw new TypeError(`options.singleUse must be a boolean, received ${show(singleUse)}`);
   }
@@ -185,15 +191,15 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     min,
     max,
     maxConcurrency: integer(options, 'maxConcurrency', 1, POOL_DEFAULTS.maxConcurrency),
-    idleShutdownAfter: duration(options.idleShutdownAfter ?? POOL_DEFAULTS.idleShutdownAfter, 'idleShutdownAfter', true),
-    bootTimeout: duration(options.bootTimeout ?? POOL_DEFAULTS.bootTimeout, 'bootTimeout'),
-    timeout: duration(options.timeout ?? POOL_DEFAULTS.timeout, 'timeout', true),
-    shutdownTimeout: duration(options.shutdownTimeout ?? POOL_DEFAULTS.shutdownTimeout, 'shutdownTimeout'),
+    idleShutdownAfter: duration(given(options, 'idleShutdownAfter'), 'idleShutdownAfter', true),
+    bootTimeout: duration(given(options, 'bootTimeout'), 'bootTimeout'),
+    timeout: duration(given(options, 'timeout'), 'timeout', true),
+    shutdownTimeout: duration(given(options, 'shutdownTimeout'), 'shutdownTimeout'),
     singleUse,
     taskRoot,
     logger,
     maxFrameSize: integer(options, 'maxFrameSize', 1024, POOL_DEFAULTS.maxFrameSize),
-    handshakeTimeout: duration(options.handshakeTimeout ?? POOL_DEFAULTS.handshakeTimeout, 'handshakeTimeout'),
+    handshakeTimeout: duration(given(options, 'handshakeTimeout'), 'handshakeTimeout'),
     onGrowStart: hook(options, 'onGrowStart'),
     onGrowEnd: hook(options, 'onGrowEnd'),
     onShrink: hook(options, 'onShrink'),

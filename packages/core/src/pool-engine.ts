@@ -71,16 +71,19 @@ export class PoolEngine {
   readonly #deadlines = new Deadlines<CallState>((call) => this.#giveUp(call, 'timeout'));
   // What a runner link reports, one object for all calls instead of a listener
   // and two closures per call.
+  // A reply that comes at or after the deadline is a timeout all the same: the caller's
+  // timer and the reply race, and the caller was promised a CallTimeoutError.
   readonly #sink: LinkSink = {
     started: (call) => {
       if (!call.done) call.started?.();
     },
     result: (call, value) => {
-      this.#settle(call, undefined, value);
+      if (performance.now() >= call.deadline) this.#settle(call, this.#timeoutError(call));
+      else this.#settle(call, undefined, value);
       this.#release(call.slot!);
     },
     error: (call, error) => {
-      this.#settle(call, error);
+      this.#settle(call, performance.now() >= call.deadline ? this.#timeoutError(call) : error);
       this.#release(call.slot!);
     },
   };
@@ -215,9 +218,7 @@ export class PoolEngine {
     if (call.done) return;
     const slot = call.slot;
     const error =
-      why === 'aborted'
-        ? new CallAbortedError(call.task, call.signal?.reason)
-        : new CallTimeoutError(call.task, call.timeout, slot ? 'run' : this.#bootingCount() > 0 ? 'boot' : 'queue');
+      why === 'aborted' ? new CallAbortedError(call.task, call.signal?.reason) : this.#timeoutError(call);
     this.#settle(call, error);
     if (slot?.link !== undefined && slot.state !== 'gone') slot.link.cancel(call.id, why);
   }
@@ -227,6 +228,11 @@ export class PoolEngine {
     const slot = call.slot;
     if (slot === undefined) this.#settle(call, new CallAbortedError(call.task, 'stopped before it started'));
     else if (slot.link !== undefined && slot.state !== 'gone') slot.link.cancel(call.id, 'stopped');
+  }
+
+  #timeoutError(call: CallState): CallTimeoutError {
+    const stage = call.slot ? 'run' : this.#bootingCount() > 0 ? 'boot' : 'queue';
+    return new CallTimeoutError(call.task, call.timeout, stage);
   }
 
   #pump(): void {

@@ -3,6 +3,8 @@ import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from '
 import { PoolEngine, type PoolStats } from './pool-engine';
 import type { RemoteModule } from './typed-module';
 
+const NOT_EXPORTS = new Set(['then', 'toJSON', 'constructor', 'inspect', 'valueOf', 'toString', 'asymmetricMatch', '$$typeof']);
+
 /** Per-call options. */
 export interface CallOptions {
   /**
@@ -125,7 +127,8 @@ export class Pool {
   module<M>(modulePath: string, options: CallOptions = {}): RemoteModule<M> {
     return new Proxy({} as RemoteModule<M>, {
       get: (_target, property) => {
-        if (typeof property !== 'string' || property === 'then') return undefined;
+        // Not exports: what promise, JSON and inspection machinery probe an object for.
+        if (typeof property !== 'string' || NOT_EXPORTS.has(property)) return undefined;
         return (...args: unknown[]) => this.call(`${modulePath}#${property}`, args, options);
       },
     });

@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -85,6 +85,14 @@ export class TaskLoader {
       }
       if (!/\.(c|m)?js$/.test(real)) continue;
       return real;
+    }
+    const source = ['.ts', '.mts', '.cts'].find((extension) => existsSync(base + extension));
+    if (source !== undefined) {
+      throw new TaskNotFoundError(
+        task,
+        `module ${module} is TypeScript (${module}${source}); tasks run from compiled JavaScript: ` +
+          `set the pool's taskRoot to your build output (e.g. taskRoot: __dirname in dist/)`,
+      );
     }
     throw new TaskNotFoundError(task, `module ${module} not found in ${this.#root}`);
   }

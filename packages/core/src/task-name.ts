@@ -50,7 +50,9 @@ function refuseOutsideRoot(task: string, module: string): void {
   if (segments.includes('node_modules')) {
     throw new TaskNotFoundError(task, 'modules under node_modules are packages, not tasks, and are refused');
   }
-  if (isBuiltin(module) || isBuiltin(segments[0] ?? '')) {
+  // Only a path that is itself a built-in's name is refused: `util/helpers` is the app's own
+  // folder, resolved inside the task root like any other.
+  if (isBuiltin(module)) {
     throw new TaskNotFoundError(
       task,
       `"${module}" names a Node.js built-in module; tasks must be modules of your app`,

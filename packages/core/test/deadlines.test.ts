@@ -72,6 +72,18 @@ describe('call deadlines', () => {
     expect(await waitFor(() => existsSync(marker), 2_000)).toBe(true);
   });
 
+  it('is a timeout even when the task answers its aborted signal at the deadline', async () => {
+    const pool = testPool({ max: 1 });
+    await pool.call('tasks/basic#echo');
+    // waitForAbort resolves as soon as its signal aborts: its answer races the deadline.
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        timed(pool.call('tasks/basic#waitForAbort', [10_000], { timeout: 150 })),
+      ),
+    );
+    for (const outcome of outcomes) expect(outcome.error).toBeInstanceOf(CallTimeoutError);
+  });
+
   it('refuses a bad per-call timeout with a RangeError naming it', async () => {
     const pool = testPool();
     await expect(pool.call('tasks/basic#echo', [], { timeout: -1 })).rejects.toThrow(/options\.timeout/);

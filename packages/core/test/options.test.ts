@@ -32,6 +32,9 @@ describe('pool options', () => {
     [{ name: 'x', logger: console }, TypeError, /options\.logger must be a pino logger or false/],
     [{ name: 'x', backend: {} }, TypeError, /options\.backend must be a Backend/],
     [{ name: 'x', onShrink: 'later' }, TypeError, /options\.onShrink must be a function/],
+    [{ name: 'x', max: null }, TypeError, /options\.max must be a number, received null/],
+    [{ name: 'x', max: NaN }, TypeError, /options\.max must be a number, received NaN/],
+    [{ name: 'x', shutdownTimeout: Infinity }, RangeError, /received Infinity \(number\)/],
   ])('%j is refused', (options, Type, message) => {
     expect(() => new Pool(options as never)).toThrow(Type);
     expect(() => new Pool(options as never)).toThrow(message);

@@ -59,6 +59,21 @@ describe('task resolution on the runner', () => {
     }
   });
 
+  it('runs modules under folders named like Node built-ins (util/, http/)', async () => {
+    mkdirSync(path.join(root, 'util'));
+    writeFileSync(path.join(root, 'util', 'helpers.js'), 'exports.slug = (s) => s.toLowerCase();');
+    const pool = testPool({ taskRoot: root });
+    expect(await pool.call('util/helpers#slug', ['HeLLo'])).toBe('hello');
+  });
+
+  it('says when a task is TypeScript source that was not compiled', async () => {
+    writeFileSync(path.join(root, 'tasks', 'typed.ts'), 'export const run = () => 1;');
+    const pool = testPool({ taskRoot: root });
+    const error = await pool.call('tasks/typed#run').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskNotFoundError);
+    expect((error as Error).message).toMatch(/TypeScript.*taskRoot/);
+  });
+
   it('names the module when it is missing', async () => {
     const pool = testPool();
     const error = await pool.call('tasks/nothing-here#run').catch((e: unknown) => e);

@@ -76,4 +76,12 @@ describe('pool.module() at run time', () => {
     const tasks = pool.module<{ add(a: number, b: number): number }>('tasks/basic');
     await expect(tasks.add(20, 22)).resolves.toBe(42);
   });
+
+  it('is not mistaken for a promise or serialised into remote calls', async () => {
+    const pool = testPool({ taskRoot: path.join(here, 'fixtures') });
+    const tasks = pool.module('tasks/basic');
+    expect(JSON.stringify(tasks)).toBe('{}');
+    await expect(Promise.resolve(tasks)).resolves.toBe(tasks);
+    expect(pool.stats()).toEqual({ runners: 0, booting: 0, busy: 0, queued: 0 });
+  });
 });
