@@ -142,6 +142,10 @@ describe('DOCKER_HOST, as a pool in this process sees it', () => {
 
   afterEach(async () => {
     await pool?.terminate();
+    // Let the backend finish stopping what it "ran" there before the fake goes away.
+    const engine = fake;
+    await waitFor('the fake runners to go', () => !engine?.containers.size || undefined, 10_000)
+      .catch(() => undefined);
     await fake?.close();
     pool = fake = undefined;
     if (saved === undefined) delete process.env.DOCKER_HOST;
@@ -173,8 +177,8 @@ describe('DOCKER_HOST, as a pool in this process sees it', () => {
       expect(created?.body).toMatchObject({ Labels: { 'flame-node.pool': name } });
       expect(containers(`label=flame-node.pool=${name}`)).toEqual([]);
       expect(pool.stats()).toEqual({ runners: 0, booting: 0, busy: 0, queued: 0 });
-      // The runner the fake "ran" is stopped and removed there too. (Wait for it before the
-      // fake goes: pool.terminate() does not wait for the stop of a runner whose boot failed.)
+      // The runner the fake "ran" is stopped and removed there too. (pool.terminate() does
+      // not wait for the stop of a runner whose boot failed, so this waits for it.)
       const engine = fake;
       const removed = () => engine.containers.size === 0 || undefined;
       await waitFor('the fake runner to be removed', removed, 10_000);
