@@ -185,6 +185,16 @@ describe('DOCKER_HOST, as a pool in this process sees it', () => {
     },
   );
 
+  // A parent that exits once close() resolves must not leave a runner behind mid-removal.
+  it('resolves terminate() only once the runner of a failed boot is gone', async () => {
+    fake = await FakeEngine.tcp();
+    pool = dockerHostPool(`tcp://127.0.0.1:${fake.port}`, `${rig.pool}-host-close`);
+
+    await expect(pool.call('tasks/work#ping')).rejects.toBeInstanceOf(BootError);
+    await pool.terminate();
+    expect([...fake.containers.values()].map((container) => container.state)).toEqual([]);
+  });
+
   it('fails a call at once with a ConfigurationError naming a dead address', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
