@@ -141,7 +141,7 @@ export class RunnerAgent {
     channel.setMaxFrame(this.#parent.maxFrame);
     channel.setHandler((header, body) => this.#onMessage(header as ParentMessage, body));
     channel.send({ t: 'ready', pid: process.pid, hostname: hostname(), node: process.version });
-    this.#log.info({ ms: Date.now() - started, root: this.#tasks.root }, 'runner connected');
+    this.#log.debug({ ms: Date.now() - started, root: this.#tasks.root }, 'runner connected');
 
     const repl = process.env[REPL_ENV];
     if (repl) {

@@ -44,6 +44,11 @@ export interface BackendContext {
   readonly pool: string;
   readonly parentId: string;
   readonly logger: Logger;
+  /**
+   * How long the boot that asked for `init` waits for it (the pool's `bootTimeout`): an init
+   * that fails sooner, with its own error, tells the caller more than a boot timeout does.
+   */
+  readonly timeoutMs?: number;
 }
 
 /**

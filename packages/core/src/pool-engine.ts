@@ -88,6 +88,8 @@ export class PoolEngine {
     },
   };
   readonly #slots = new Map<string, RunnerSlot>();
+  /** Runners out of `#slots` whose backend is still stopping them; close() waits for them. */
+  readonly #leaving = new Set<RunnerSlot>();
   readonly #taskRoot: string;
   #listening: Promise<ParentListener> | undefined;
   #busy = 0;
@@ -376,7 +378,10 @@ export class PoolEngine {
   }
 
   #runnerEnv(runnerId: string, port: number, log: Logger): Record<string, string> {
-    const level = log.level === 'silent' ? 'warn' : log.level;
+    // Runners write at least their info lines to their own output, so the line saying why a
+    // runner ended is in `docker logs` even when the parent's log is quieter; the parent
+    // re-logs those lines at their own level, so its log stays as quiet as it was asked.
+    const level = log.levelVal > 30 ? 'info' : log.level;
     const parent = encodeParent({
       host: this.#backend.parentHost(),
       port,
@@ -393,7 +398,12 @@ export class PoolEngine {
 
   #ensureListening(): Promise<ParentListener> {
     this.#listening ??= (async () => {
-      await this.#backend.init?.({ pool: this.options.name, parentId: PARENT_ID, logger: this.#log });
+      await this.#backend.init?.({
+        pool: this.options.name,
+        parentId: PARENT_ID,
+        logger: this.#log,
+        timeoutMs: this.options.bootTimeout,
+      });
       const listener = new ParentListener({
         host: this.#backend.listenHost(),
         cookie: parentCookie(),
@@ -419,7 +429,7 @@ export class PoolEngine {
     this.#slots.delete(slot.id);
     slot.link?.channel.destroy();
     const stopped = slot.instance?.stop(0) ?? Promise.resolve();
-    void stopped.finally(slot.leave);
+    this.#leave(slot, stopped);
 
     if (!(error instanceof PoolClosedError)) {
       log.warn({ err: error, ms: Math.round(performance.now() - started) }, 'runner failed to boot');
@@ -505,8 +515,16 @@ export class PoolEngine {
     if (expected) this.#log.debug(fields, 'runner stopped');
     else this.#log.warn(fields, 'runner exited unexpectedly');
     this.#hook('onShrink', slot.id);
-    void stopped.finally(slot.leave);
+    this.#leave(slot, stopped);
     this.#pump();
+  }
+
+  #leave(slot: RunnerSlot, stopped: Promise<void>): void {
+    this.#leaving.add(slot);
+    void stopped.finally(() => {
+      this.#leaving.delete(slot);
+      slot.leave();
+    });
   }
 
   // ---- closing ----------------------------------------------------------------------
@@ -531,7 +549,7 @@ export class PoolEngine {
 
     const slots = [...this.#slots.values()];
     for (const slot of slots) this.#retire(slot, 'pool closed');
-    await Promise.all(slots.map((slot) => slot.gone));
+    await Promise.all([...slots, ...this.#leaving].map((slot) => slot.gone));
     const listener = await this.#listening?.catch(() => undefined);
     await listener?.close();
     this.#log.info({ ms: Math.round(performance.now() - started) }, 'pool closed');

@@ -9,6 +9,7 @@ import { raceAbort } from './abort';
 import { bootRunner, missingNetworkError } from './boot';
 import { bootQueue } from './boot-queue';
 import { buildContainerSpec, overriddenFields } from './container-spec';
+import { PING_TIMEOUT_MS } from './engine';
 import { engineStatus } from './errors';
 import {
   environmentLayer,
@@ -135,7 +136,10 @@ export class DockerBackend implements Backend {
     const logger = context.logger;
     this.warnOverridden(logger);
 
-    await session.ready();
+    // Fail before the boot that waits for this does, so the caller learns which daemon did
+    // not answer, and no ping to a dead daemon outlives it to fail the next call too.
+    const pingMs = Math.min(PING_TIMEOUT_MS, Math.max(100, (context.timeoutMs ?? Infinity) - 250));
+    await session.ready(undefined, undefined, pingMs);
     const networkName = await checkNetwork(session, options.network);
     if (networkName === 'bridge') {
       logger.warn(

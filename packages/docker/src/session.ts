@@ -25,10 +25,10 @@ export class DockerSession {
    * with a short timeout (a failure is forgotten, so the next caller tries again); `signal`
    * lets one caller stop waiting early.
    */
-  ready(signal?: AbortSignal, onAbort?: () => Error): Promise<void> {
+  ready(signal?: AbortSignal, onAbort?: () => Error, timeoutMs?: number): Promise<void> {
     let pending = this.pinged;
     if (!pending) {
-      const attempt = this.client.ping();
+      const attempt = this.client.ping(undefined, timeoutMs);
       this.pinged = pending = attempt;
       attempt.catch(() => {
         if (this.pinged === attempt) this.pinged = undefined;

@@ -47,6 +47,8 @@ export async function serve(pools: Pools, input: Readable): Promise<void> {
       await Promise.all(running);
       await pools.close();
       emit({ event: 'reply', id: command.id, ok: true, ms: 0, value: null });
+      // The process ends once nothing holds it; stdin would, until its writer closes it.
+      input.destroy();
       return;
     }
     const done = run(pools, command).then((outcome) => {

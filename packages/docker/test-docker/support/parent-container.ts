@@ -118,6 +118,8 @@ export class ParentContainer {
         const why = `parent ${this.name}: no "${event}" within ${timeoutMs} ms`;
         reject(new Error(`${why}\n${this.tail()}`));
       }, timeoutMs);
+      // A parent that exits without the event must not keep jest alive for the wait.
+      timer.unref();
       const finish = (): void => {
         clearTimeout(timer);
         this.listeners.delete(check);
