@@ -2,21 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { containers, docker, inspect, waitFor } from './support/docker';
 import { MinimalRig } from './support/minimal-rig';
 import type { ParentContainer, Reply } from './support/parent-container';
+import type { Report, Stats } from './support/app-shapes';
 
 // How calls fail through a parent container of the minimal app when runners die, boot
 // badly or run out of memory, and what a killed parent leaves behind (nothing).
 
-interface Report {
-  hostname: string;
-  runnerId: string;
-}
-
-interface Stats {
-  runners: number;
-  booting: number;
-  busy: number;
-  queued: number;
-}
 
 const rig = MinimalRig.use('failures');
 const MiB = 1024 * 1024;

@@ -22,22 +22,12 @@ import {
 } from './support/fault-tools';
 import { MinimalRig } from './support/minimal-rig';
 import type { ParentContainer, Reply } from './support/parent-container';
+import type { Report, Stats } from './support/app-shapes';
 
 // Faults around the Docker backend that a user meets in production: a daemon that hangs,
 // DOCKER_HOST pointing elsewhere, parents sharing a daemon and dying, runners ending in every
 // way with keepRunners, and idle reaping over and over. Runs with `npm run test:docker`.
 
-interface Report {
-  hostname: string;
-  runnerId: string;
-}
-
-interface Stats {
-  runners: number;
-  booting: number;
-  busy: number;
-  queued: number;
-}
 
 const rig = MinimalRig.use('faults');
 const figures: Record<string, string> = {};
