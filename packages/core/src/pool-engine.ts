@@ -25,6 +25,7 @@ import { bootRunner, type BootedRunner } from './runner-boot';
 import type { LinkSink } from './runner-link';
 import { Deadlines } from './deadlines';
 import { bootingSlot, type RunnerSlot } from './runner-slot';
+import { RunnerTable } from './runner-table';
 import { parseTaskName } from './task-name';
 import { timerFor } from './timers';
 import { Codec } from './wire/codec';
@@ -87,7 +88,7 @@ export class PoolEngine {
       this.#release(call.slot!);
     },
   };
-  readonly #slots = new Map<string, RunnerSlot>();
+  readonly #slots: RunnerTable;
   /** Runners out of `#slots` whose backend is still stopping them; close() waits for them. */
   readonly #leaving = new Set<RunnerSlot>();
   readonly #taskRoot: string;
@@ -105,6 +106,7 @@ export class PoolEngine {
     this.#backend = options.backend ?? getDefaultBackend() ?? new LocalBackend();
     this.#log = resolveLogger(options.logger).child({ pool: options.name });
     this.#taskRoot = path.resolve(options.taskRoot);
+    this.#slots = new RunnerTable(options.maxConcurrency, options.singleUse);
     if (options.min > 0) queueMicrotask(() => this.#pump());
   }
 
@@ -117,13 +119,12 @@ export class PoolEngine {
   }
 
   stats(): PoolStats {
-    let runners = 0;
-    let booting = 0;
-    for (const slot of this.#slots.values()) {
-      if (slot.state === 'ready') runners++;
-      else if (slot.state === 'booting') booting++;
-    }
-    return { runners, booting, busy: this.#busy, queued: this.#queue.size };
+    return {
+      runners: this.#slots.count('ready'),
+      booting: this.#slots.count('booting'),
+      busy: this.#busy,
+      queued: this.#queue.size,
+    };
   }
 
   /** Resolves once nothing is queued or running (at once if that is already so). */
@@ -233,32 +234,19 @@ export class PoolEngine {
   }
 
   #timeoutError(call: CallState): CallTimeoutError {
-    const stage = call.slot ? 'run' : this.#bootingCount() > 0 ? 'boot' : 'queue';
+    const stage = call.slot ? 'run' : this.#slots.count('booting') > 0 ? 'boot' : 'queue';
     return new CallTimeoutError(call.task, call.timeout, stage);
   }
 
   #pump(): void {
     if (this.#closed) return;
     for (let call = this.#queue.peek(); call !== undefined; call = this.#queue.peek()) {
-      const slot = this.#pickSlot();
+      const slot = this.#slots.pick();
       if (slot === undefined) break;
       this.#queue.shift();
       this.#dispatch(call, slot);
     }
     this.#grow();
-  }
-
-  // The ready runner with the fewest calls in flight, among those with room. A runner
-  // whose socket is backed up is skipped, so a slow runner makes calls wait here, as
-  // queued values, instead of filling an ever larger socket buffer.
-  #pickSlot(): RunnerSlot | undefined {
-    let best: RunnerSlot | undefined;
-    for (const slot of this.#slots.values()) {
-      if (slot.state !== 'ready' || !slot.link!.channel.writable) continue;
-      const room = this.options.singleUse ? !slot.used : slot.active < this.options.maxConcurrency;
-      if (room && (best === undefined || slot.active < best.active)) best = slot;
-    }
-    return best;
   }
 
   #dispatch(call: CallState, slot: RunnerSlot): void {
@@ -301,10 +289,10 @@ export class PoolEngine {
   // Start runners while queued calls exceed what booting runners will take, and while
   // fewer than `min` are alive; never past `max` alive (stopping ones count until gone).
   #grow(): void {
-    const { max, min, maxConcurrency, singleUse } = this.options;
-    const perRunner = singleUse ? 1 : maxConcurrency;
-    let booting = this.#bootingCount();
-    let live = this.#liveCount();
+    const { max, min } = this.options;
+    const perRunner = this.#slots.perRunner;
+    let booting = this.#slots.count('booting');
+    let live = this.#slots.live();
 
     while (this.#slots.size < max && this.#queue.size > booting * perRunner) {
       this.#boot();
@@ -317,23 +305,9 @@ export class PoolEngine {
     }
   }
 
-  #bootingCount(): number {
-    let count = 0;
-    for (const slot of this.#slots.values()) if (slot.state === 'booting') count++;
-    return count;
-  }
-
-  #liveCount(): number {
-    let count = 0;
-    for (const slot of this.#slots.values()) {
-      if (slot.state === 'booting' || slot.state === 'ready') count++;
-    }
-    return count;
-  }
-
   #boot(): void {
     const slot = bootingSlot(newRunnerId(this.options.name));
-    this.#slots.set(slot.id, slot);
+    this.#slots.add(slot);
     this.#hook('onGrowStart', slot.id);
     void this.#runBoot(slot);
   }
@@ -426,7 +400,7 @@ export class PoolEngine {
         ? cause
         : new BootError(slot.id, cause instanceof Error ? cause.message : String(cause), { cause });
     slot.state = 'gone';
-    this.#slots.delete(slot.id);
+    this.#slots.remove(slot);
     slot.link?.channel.destroy();
     const stopped = slot.instance?.stop(0) ?? Promise.resolve();
     this.#leave(slot, stopped);
@@ -436,7 +410,7 @@ export class PoolEngine {
     }
     this.#hook('onGrowEnd', slot.id, error);
     this.#failBeyondCapacity(error);
-    if (this.#liveCount() < this.options.min && !this.#closed) this.#delayMinBoots();
+    if (this.#slots.live() < this.options.min && !this.#closed) this.#delayMinBoots();
     this.#pump();
   }
 
@@ -444,12 +418,7 @@ export class PoolEngine {
   // the room of ready runners and of the boots still under way. Without this, a broken
   // image would be booted again and again for the same callers until their deadlines.
   #failBeyondCapacity(error: Error): void {
-    const perRunner = this.options.singleUse ? 1 : this.options.maxConcurrency;
-    let room = 0;
-    for (const slot of this.#slots.values()) {
-      if (slot.state === 'booting') room += perRunner;
-      else if (slot.state === 'ready') room += this.options.singleUse ? Number(!slot.used) : perRunner - slot.active;
-    }
+    const room = this.#slots.room();
     while (this.#queue.size > room) this.#settle(this.#queue.shift()!, error);
   }
 
@@ -470,7 +439,7 @@ export class PoolEngine {
     if (slot.idleTimer !== undefined || !Number.isFinite(after)) return;
     slot.idleTimer = timerFor(after, () => {
       slot.idleTimer = undefined;
-      if (slot.state === 'ready' && slot.active === 0 && this.#liveCount() > this.options.min) {
+      if (slot.state === 'ready' && slot.active === 0 && this.#slots.live() > this.options.min) {
         this.#retire(slot, 'idle');
       }
     });
@@ -495,7 +464,7 @@ export class PoolEngine {
     const expected = slot.state === 'stopping';
     slot.state = 'gone';
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
-    this.#slots.delete(slot.id);
+    this.#slots.remove(slot);
     const link = slot.link!;
     link.channel.destroy();
     const stopped = slot.instance!.stop(this.options.shutdownTimeout);
@@ -536,18 +505,18 @@ export class PoolEngine {
     if (this.#minRetry !== undefined) clearTimeout(this.#minRetry);
 
     for (const call of this.#queue.drain()) this.#settle(call, closedError);
-    for (const slot of this.#slots.values()) {
+    for (const slot of this.#slots.all()) {
       if (slot.state === 'booting') slot.boot.abort(closedError);
     }
 
     await this.#drainCalls(grace);
-    for (const slot of this.#slots.values()) {
+    for (const slot of this.#slots.all()) {
       if (slot.link === undefined || slot.state === 'gone') continue;
       slot.link.cancelAll('closing');
       slot.link.failAll(closedError);
     }
 
-    const slots = [...this.#slots.values()];
+    const slots = this.#slots.all();
     for (const slot of slots) this.#retire(slot, 'pool closed');
     await Promise.all([...slots, ...this.#leaving].map((slot) => slot.gone));
     const listener = await this.#listening?.catch(() => undefined);
