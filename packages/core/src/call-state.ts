@@ -7,8 +7,8 @@ import type { Expiring } from './deadlines';
 export interface CallState extends Expiring {
   readonly task: string;
   readonly kind: CallKind;
-  /** The encoded argument array. */
-  readonly body: Body;
+  /** The encoded argument array; emptied once handed to the runner's connection. */
+  body: Body;
   /** `performance.now()` at which the caller stops waiting (Infinity: never). */
   readonly deadline: number;
   /** The timeout the deadline came from, for the error message. */
@@ -35,9 +35,10 @@ export interface CallState extends Expiring {
  * Whoever settles a call with `queued` set calls `forget(call)`.
  */
 export class CallQueue {
-  #items: CallState[] = [];
+  #items: Array<CallState | undefined> = [];
   #head = 0;
   #live = 0;
+  #dead = 0;
 
   get size(): number {
     return this.#live;
@@ -51,7 +52,13 @@ export class CallQueue {
 
   /** The oldest live call, left in place. */
   peek(): CallState | undefined {
-    while (this.#head < this.#items.length && !this.#items[this.#head]!.queued) this.#head++;
+    // Cells behind the head are cleared, so a settled call (and its encoded arguments) is
+    // not kept alive by the queue it left.
+    for (let call = this.#items[this.#head]; call !== undefined && !call.queued; ) {
+      this.#items[this.#head++] = undefined;
+      this.#dead--;
+      call = this.#items[this.#head];
+    }
     this.#compact();
     return this.#items[this.#head];
   }
@@ -60,7 +67,7 @@ export class CallQueue {
   shift(): CallState | undefined {
     const call = this.peek();
     if (call !== undefined) {
-      this.#head++;
+      this.#items[this.#head++] = undefined;
       this.#live--;
       call.queued = false;
     }
@@ -72,16 +79,36 @@ export class CallQueue {
     if (!call.queued) return;
     call.queued = false;
     this.#live--;
+    this.#dead++;
+    // Settled calls deep in the queue would wait for the head to reach them: once they
+    // outnumber the live ones, sweep them out.
+    if (this.#dead > 64 && this.#dead > this.#live) this.#sweep();
   }
 
   /** Removes and returns every live call. */
   drain(): CallState[] {
-    const live = this.#items.slice(this.#head).filter((call) => call.queued);
+    const live = this.#liveCalls();
     for (const call of live) call.queued = false;
     this.#items = [];
     this.#head = 0;
     this.#live = 0;
+    this.#dead = 0;
     return live;
+  }
+
+  #liveCalls(): CallState[] {
+    const live: CallState[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const call = this.#items[i];
+      if (call?.queued) live.push(call);
+    }
+    return live;
+  }
+
+  #sweep(): void {
+    this.#items = this.#liveCalls();
+    this.#head = 0;
+    this.#dead = 0;
   }
 
   #compact(): void {

@@ -16,6 +16,7 @@ export interface LocalBackendOptions {
 }
 
 const LOG_TAIL_LINES = 30;
+const LOG_DRAIN_MS = 200;
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
   10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal',
 };
@@ -74,11 +75,23 @@ class LocalRunner implements RunnerInstance {
     forwardLines(child.stdout!, (line) => this.#keep(line, log, 'stdout'));
     forwardLines(child.stderr!, (line) => this.#keep(line, log, 'stderr'));
 
-    // 'close' comes after both pipes have ended, so the last log line is in by then.
+    // 'close' comes after both pipes have ended, so the last log line is in by then; but a
+    // grandchild may hold the pipes open for long, so the exit is reported at most
+    // LOG_DRAIN_MS after 'exit' whatever the pipes do.
     this.exited = new Promise((resolve) => {
-      child.once('close', (code, signal) => {
-        this.#done = true;
-        resolve({ code, signal, logTail: [...this.#tail] });
+      child.once('exit', (code, signal) => {
+        const report = () => {
+          if (this.#done) return;
+          this.#done = true;
+          clearTimeout(timer);
+          resolve({ code, signal, logTail: [...this.#tail] });
+        };
+        const timer = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          report();
+        }, LOG_DRAIN_MS);
+        child.once('close', report);
       });
     });
   }
@@ -92,7 +105,7 @@ class LocalRunner implements RunnerInstance {
     if (this.#done) return;
     // The agent normally leaves on its own once told over the wire; the signals are for
     // one that does not (frozen, or never connected).
-    const term = setTimeout(() => this.#child.kill('SIGTERM'), Math.min(graceMs, 1_000));
+    const term = setTimeout(() => this.#child.kill('SIGTERM'), Math.min(graceMs / 2, 1_000));
     const kill = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(term);

@@ -27,7 +27,7 @@ import { Deadlines } from './deadlines';
 import { bootingSlot, type RunnerSlot } from './runner-slot';
 import { RunnerTable } from './runner-table';
 import { parseTaskName } from './task-name';
-import { timerFor } from './timers';
+import { timerFor, withinMs } from './timers';
 import { Codec } from './wire/codec';
 import type { CallKind } from './wire/protocol';
 
@@ -57,6 +57,12 @@ export interface SubmitOptions {
 // error can say how it ended (killed for memory, exit code...). Usually it is already known.
 const EXIT_INFO_WAIT = 3_000;
 const MIN_RETRY_DELAYS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+// An upper bound on a call header's encoded size, less the task name (measured: 58 bytes).
+const CALL_HEADER_BYTES = 96;
+// A runner up this long (ms) counts as a good boot for the `min` boots' back-off.
+const STABLE_AFTER = 5_000;
+const STOP_GRACE_MIN = 1_000;
+const NO_BYTES = Buffer.alloc(0);
 
 /**
  * The pool's engine: the queue of calls, the runner slots and their lifecycle. `Pool` is
@@ -158,8 +164,10 @@ export class PoolEngine {
         ? kind === 'child' ? Infinity : this.options.timeout
         : duration(options.timeout, 'timeout', true);
     const body = this.#codec.encode(args, `the arguments of ${task}`);
-    if (body.length > this.options.maxFrameSize) {
-      throw FrameTooLargeError.describe(`the arguments of ${task}`, body.length, this.options.maxFrameSize);
+    // The frame also carries the call's header: the arguments must leave room for it.
+    const framed = body.length + CALL_HEADER_BYTES + Buffer.byteLength(task);
+    if (framed > this.options.maxFrameSize) {
+      throw FrameTooLargeError.describe(`the arguments of ${task}`, framed, this.options.maxFrameSize);
     }
     const signal = options.signal;
     if (signal?.aborted) throw new CallAbortedError(task, signal.reason);
@@ -241,6 +249,11 @@ export class PoolEngine {
   #pump(): void {
     if (this.#closed) return;
     for (let call = this.#queue.peek(); call !== undefined; call = this.#queue.peek()) {
+      // A call whose deadline passed while the event loop was busy never runs.
+      if (call.deadline <= performance.now()) {
+        this.#giveUp(call, 'timeout');
+        continue;
+      }
       const slot = this.#slots.pick();
       if (slot === undefined) break;
       this.#queue.shift();
@@ -263,12 +276,22 @@ export class PoolEngine {
     // duration of its own, so every call built a new timer list, and it costs a float64 on
     // the wire.
     const remaining = Math.max(1, Math.ceil(call.deadline - performance.now()));
-    call.id = slot.link!.dispatch(call.kind, call.body, remaining, call);
+    try {
+      call.id = slot.link!.dispatch(call.kind, call.body, remaining, call);
+    } catch (error) {
+      // Nothing was sent (the frame was refused before any write): this call fails alone.
+      this.#settle(call, error as Error);
+      this.#release(slot);
+      return;
+    }
+    // The connection holds the bytes until they are written; the call needs them no more.
+    call.body = NO_BYTES;
   }
 
   #release(slot: RunnerSlot): void {
     slot.active--;
     this.#busy--;
+    if (performance.now() - slot.readyAt >= STABLE_AFTER) this.#minFailures = 0;
     if (slot.state === 'ready') {
       if (this.options.singleUse) this.#retire(slot, 'single use: call done');
       else if (slot.active === 0) this.#armIdle(slot);
@@ -289,17 +312,18 @@ export class PoolEngine {
   // Start runners while queued calls exceed what booting runners will take, and while
   // fewer than `min` are alive; never past `max` alive (stopping ones count until gone).
   #grow(): void {
+    if (this.#closed) return;
     const { max, min } = this.options;
     const perRunner = this.#slots.perRunner;
     let booting = this.#slots.count('booting');
     let live = this.#slots.live();
 
-    while (this.#slots.size < max && this.#queue.size > booting * perRunner) {
+    while (!this.#closed && this.#slots.size < max && this.#queue.size > booting * perRunner) {
       this.#boot();
       booting++;
       live++;
     }
-    while (this.#slots.size < max && live < min && this.#minRetry === undefined) {
+    while (!this.#closed && this.#slots.size < max && live < min && this.#minRetry === undefined) {
       this.#boot();
       live++;
     }
@@ -307,6 +331,7 @@ export class PoolEngine {
 
   #boot(): void {
     const slot = bootingSlot(newRunnerId(this.options.name));
+    slot.bootDeadline = performance.now() + this.options.bootTimeout;
     this.#slots.add(slot);
     this.#hook('onGrowStart', slot.id);
     void this.#runBoot(slot);
@@ -338,7 +363,7 @@ export class PoolEngine {
     link.channel.on('close', () => void this.#lost(slot));
     link.channel.socket.on('drain', () => this.#pump());
     instance.exited.then(() => void this.#lost(slot));
-    this.#minFailures = 0;
+    slot.readyAt = performance.now();
     const ms = Math.round(performance.now() - started);
     log.info({ ms, backendId: instance.backendId, host: info.hostname }, 'runner ready');
     this.#hook('onGrowEnd', slot.id);
@@ -402,8 +427,12 @@ export class PoolEngine {
     slot.state = 'gone';
     this.#slots.remove(slot);
     slot.link?.channel.destroy();
-    const stopped = slot.instance?.stop(0) ?? Promise.resolve();
-    this.#leave(slot, stopped);
+    // A backend that ignores the abort may still finish starting: what it started is
+    // stopped then, and close() waits for that, until the boot's own deadline.
+    const instance = slot.instance ? Promise.resolve(slot.instance) : slot.starting;
+    const stopped = instance?.then((started) => started.stop(0), () => undefined);
+    const patience = Math.max(0, slot.bootDeadline - performance.now());
+    this.#leave(slot, stopped === undefined ? Promise.resolve() : withinMs(stopped, patience));
 
     if (!(error instanceof PoolClosedError)) {
       log.warn({ err: error, ms: Math.round(performance.now() - started) }, 'runner failed to boot');
@@ -447,14 +476,14 @@ export class PoolEngine {
   }
 
   /** Tells a runner to leave and makes sure it does; `#lost` then takes it out. */
-  #retire(slot: RunnerSlot, reason: string): void {
+  #retire(slot: RunnerSlot, reason: string, graceMs = this.options.shutdownTimeout): void {
     if (slot.state !== 'ready') return;
     slot.state = 'stopping';
     if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
     slot.idleTimer = undefined;
     this.#log.debug({ runnerId: slot.id, reason }, 'runner stopping');
     slot.link!.stop(reason);
-    void slot.instance!.stop(this.options.shutdownTimeout).finally(() => void this.#lost(slot));
+    void slot.instance!.stop(graceMs).finally(() => void this.#lost(slot));
   }
 
   // The runner's connection closed or its process ended, whichever came first. Its calls
@@ -467,7 +496,11 @@ export class PoolEngine {
     this.#slots.remove(slot);
     const link = slot.link!;
     link.channel.destroy();
-    const stopped = slot.instance!.stop(this.options.shutdownTimeout);
+    // Leaving at once, so a close() from now on waits for this runner and its calls.
+    this.#leave(slot, slot.instance!.stop(this.options.shutdownTimeout));
+    // A runner that dies soon after it came up is likely to do it again: boots that keep
+    // `min` up back off instead of looping.
+    if (!expected && performance.now() - slot.readyAt < STABLE_AFTER) this.#delayMinBoots();
 
     let exit: RunnerExitInfo = { reason: 'connection lost' };
     if (link.pending > 0 || !expected) {
@@ -484,7 +517,6 @@ export class PoolEngine {
     if (expected) this.#log.debug(fields, 'runner stopped');
     else this.#log.warn(fields, 'runner exited unexpectedly');
     this.#hook('onShrink', slot.id);
-    this.#leave(slot, stopped);
     this.#pump();
   }
 
@@ -510,17 +542,21 @@ export class PoolEngine {
     }
 
     await this.#drainCalls(grace);
-    for (const slot of this.#slots.all()) {
-      if (slot.link === undefined || slot.state === 'gone') continue;
-      slot.link.cancelAll('closing');
+    for (const slot of [...this.#slots.all(), ...this.#leaving]) {
+      if (slot.link === undefined) continue;
+      if (slot.state !== 'gone') slot.link.cancelAll('closing');
       slot.link.failAll(closedError);
     }
 
+    // What is left of the grace period, but at least a second: the runners were told to
+    // stop over the wire, and one whose event loop is stuck is killed after that.
+    const stopGrace = Math.max(STOP_GRACE_MIN, grace - (performance.now() - started));
     const slots = this.#slots.all();
-    for (const slot of slots) this.#retire(slot, 'pool closed');
+    for (const slot of slots) this.#retire(slot, 'pool closed', stopGrace);
     await Promise.all([...slots, ...this.#leaving].map((slot) => slot.gone));
-    const listener = await this.#listening?.catch(() => undefined);
-    await listener?.close();
+    // A listener still starting (a backend init that never answers) is closed when it
+    // comes, without holding up close().
+    void this.#listening?.then((listener) => listener.close(), () => undefined);
     this.#log.info({ ms: Math.round(performance.now() - started) }, 'pool closed');
   }
 

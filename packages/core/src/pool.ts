@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PoolClosedError } from './errors';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options';
 import { PoolEngine, type PoolStats } from './pool-engine';
 import type { RemoteModule } from './typed-module';
@@ -77,13 +78,17 @@ export class Pool {
 
   /**
    * Starts `task` and returns at once. The work holds a runner slot until it ends; a
-   * failure is logged (never an unhandled rejection). Bad input (task name, arguments)
-   * still throws here, synchronously.
+   * failure, a closed pool included, is logged (never an unhandled rejection). Bad input
+   * (task name, arguments) still throws here, synchronously.
    */
   cast(task: string, args: unknown[] = [], options: CallOptions = {}): void {
-    this.#engine.submit(task, args, 'cast', options).catch((error: unknown) => {
-      this.#engine.logger.warn({ task, err: error }, 'cast failed');
-    });
+    const failed = (error: unknown) => this.#engine.logger.warn({ task, err: error }, 'cast failed');
+    // A closed pool is a failure of the work, not bad input: logged like any other.
+    if (this.#engine.closed) {
+      failed(new PoolClosedError(this.name));
+      return;
+    }
+    this.#engine.submit(task, args, 'cast', options).catch(failed);
   }
 
   /**

@@ -55,8 +55,7 @@ export async function bootRunner(slot: RunnerSlot, context: BootContext): Promis
       signal,
       logger: context.logger,
     });
-    // A backend that ignores the abort may still finish starting: stop what it started.
-    starting.then((instance) => signal.aborted && void instance.stop(0), () => undefined);
+    slot.starting = starting;
     const instance = await Promise.race([starting, aborted]);
     slot.instance = instance;
 

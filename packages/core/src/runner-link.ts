@@ -58,8 +58,9 @@ export class RunnerLink {
   /** Sends a call whose arguments are already encoded; returns its id. */
   dispatch(kind: CallKind, body: Body, timeout: number, call: CallState): number {
     const id = this.#nextId++;
-    this.#calls.set(id, call);
+    // Sent first: a frame the channel refuses leaves no call registered.
     this.channel.send({ t: 'call', id, task: call.task, kind, timeout }, body);
+    this.#calls.set(id, call);
     return id;
   }
 

@@ -14,6 +14,12 @@ export interface RunnerSlot {
   instance: RunnerInstance | undefined;
   link: RunnerLink | undefined;
   idleTimer: NodeJS.Timeout | undefined;
+  /** `performance.now()` when it became ready. */
+  readyAt: number;
+  /** `performance.now()` past which its boot is given up. */
+  bootDeadline: number;
+  /** The backend's start, while it runs: a boot given up on still stops what it starts. */
+  starting: Promise<RunnerInstance> | undefined;
   /** Aborts the boot (timeout, pool closed). */
   readonly boot: AbortController;
   /** Settles when the slot has left the pool. */
@@ -34,6 +40,9 @@ export function bootingSlot(id: string): RunnerSlot {
     instance: undefined,
     link: undefined,
     idleTimer: undefined,
+    readyAt: Infinity,
+    bootDeadline: Infinity,
+    starting: undefined,
     boot: new AbortController(),
     gone,
     leave,

@@ -9,3 +9,15 @@ export function timerFor(ms: number, fire: () => void): NodeJS.Timeout | undefin
   if (!Number.isFinite(ms) || ms > MAX_TIMER_DELAY) return undefined;
   return setTimeout(fire, Math.max(0, ms));
 }
+
+/** Settles when `promise` does, or after `ms`, whichever comes first; never rejects. */
+export function withinMs(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    promise.then(
+      () => resolve(),
+      () => resolve(),
+    ).finally(() => clearTimeout(timer));
+  });
+}
