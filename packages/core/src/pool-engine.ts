@@ -428,11 +428,16 @@ export class PoolEngine {
     this.#slots.remove(slot);
     slot.link?.channel.destroy();
     // A backend that ignores the abort may still finish starting: what it started is
-    // stopped then, and close() waits for that, until the boot's own deadline.
-    const instance = slot.instance ? Promise.resolve(slot.instance) : slot.starting;
-    const stopped = instance?.then((started) => started.stop(0), () => undefined);
-    const patience = Math.max(0, slot.bootDeadline - performance.now());
-    this.#leave(slot, stopped === undefined ? Promise.resolve() : withinMs(stopped, patience));
+    // stopped then, and close() waits for that, but no longer than the boot's own deadline
+    // (a start() that never settles must not hold close() up).
+    let stopped: Promise<unknown> = Promise.resolve();
+    if (slot.instance !== undefined) {
+      stopped = slot.instance.stop(0);
+    } else if (slot.starting !== undefined) {
+      const late = slot.starting.then((started) => started.stop(0), () => undefined);
+      stopped = withinMs(late, Math.max(0, slot.bootDeadline - performance.now()));
+    }
+    this.#leave(slot, stopped.then(() => undefined));
 
     if (!(error instanceof PoolClosedError)) {
       log.warn({ err: error, ms: Math.round(performance.now() - started) }, 'runner failed to boot');
@@ -522,10 +527,11 @@ export class PoolEngine {
 
   #leave(slot: RunnerSlot, stopped: Promise<void>): void {
     this.#leaving.add(slot);
-    void stopped.finally(() => {
+    const gone = () => {
       this.#leaving.delete(slot);
       slot.leave();
-    });
+    };
+    stopped.then(gone, gone);
   }
 
   // ---- closing ----------------------------------------------------------------------
