@@ -18,7 +18,15 @@ const DEADLINE_SLACK = 1_000;
 // Pino is a fifth of the runner's start-up (~17 ms of module loading). Most
 // runners never write a line at the default level, so it is loaded on the first line that
 // passes the level.
-const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+const LEVEL_VALUES: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+};
 
 function lazyLogger(make: () => Logger, level: string): Logger {
   let real: Logger | undefined;
@@ -27,7 +35,8 @@ function lazyLogger(make: () => Logger, level: string): Logger {
   return new Proxy({} as Logger, {
     get(_target, property) {
       if (real === undefined) {
-        if (typeof property === 'string' && (LEVEL_VALUES[property] ?? Infinity) < threshold) return noop;
+        if (typeof property === 'string' && (LEVEL_VALUES[property] ?? Infinity) < threshold)
+          return noop;
         if (property === 'flush') return noop;
         if (property === 'level') return level;
         real = make();
@@ -117,7 +126,15 @@ export class RunnerAgent {
     const log = lazyLogger(() => {
       const pino = require('pino') as typeof import('pino');
       return pino(
-        { level: parent.logLevel, base: { pid: process.pid, hostname: hostname(), runnerId: parent.runnerId, pool: parent.pool } },
+        {
+          level: parent.logLevel,
+          base: {
+            pid: process.pid,
+            hostname: hostname(),
+            runnerId: parent.runnerId,
+            pool: parent.pool,
+          },
+        },
         pino.destination({ dest: 1, sync: true }),
       );
     }, parent.logLevel);
@@ -137,7 +154,12 @@ export class RunnerAgent {
       this.stop(error ? `parent connection lost: ${error.message}` : 'parent connection lost');
     });
 
-    await offerHandshake(channel, this.#cookie, this.#parent.runnerId, this.#parent.handshakeTimeout);
+    await offerHandshake(
+      channel,
+      this.#cookie,
+      this.#parent.runnerId,
+      this.#parent.handshakeTimeout,
+    );
     channel.setMaxFrame(this.#parent.maxFrame);
     channel.setHandler((header, body) => this.#onMessage(header as ParentMessage, body));
     channel.send({ t: 'ready', pid: process.pid, hostname: hostname(), node: process.version });
@@ -146,7 +168,12 @@ export class RunnerAgent {
     const repl = process.env[REPL_ENV];
     if (repl) {
       const { runnerId, pool } = this.#parent;
-      startRunnerRepl(repl, runnerId, { runner: { runnerId, pool, running: () => this.#running.size } }, this.#log);
+      startRunnerRepl(
+        repl,
+        runnerId,
+        { runner: { runnerId, pool, running: () => this.#running.size } },
+        this.#log,
+      );
     }
   }
 
@@ -184,7 +211,9 @@ export class RunnerAgent {
         this.#run(message, body);
         return;
       case 'cancel':
-        this.#running.get(message.id)?.abort(new Error(`call cancelled by the parent: ${message.reason}`));
+        this.#running
+          .get(message.id)
+          ?.abort(new Error(`call cancelled by the parent: ${message.reason}`));
         return;
       case 'stop':
         this.stop(message.reason);
@@ -221,7 +250,8 @@ export class RunnerAgent {
     const ctx = new TaskContext(running, call.task, this.#parent, Date.now() + call.timeout);
     let result: unknown;
     try {
-      if (!Array.isArray(args)) throw new FlameOriginError(new Error('call arguments must be an array'));
+      if (!Array.isArray(args))
+        throw new FlameOriginError(new Error('call arguments must be an array'));
       result = runWithContext(ctx, () => {
         const value = fn(...args);
         if (call.kind === 'child') this.#channel?.send({ t: 'started', id: call.id });
@@ -231,8 +261,11 @@ export class RunnerAgent {
       this.#finish(call, running, error, true);
       return;
     }
-    if (result !== null && (typeof result === 'object' || typeof result === 'function') &&
-        typeof (result as PromiseLike<unknown>).then === 'function') {
+    if (
+      result !== null &&
+      (typeof result === 'object' || typeof result === 'function') &&
+      typeof (result as PromiseLike<unknown>).then === 'function'
+    ) {
       Promise.resolve(result).then(
         (value) => this.#finish(call, running, value, false),
         (error: unknown) => this.#finish(call, running, error, true),
@@ -270,7 +303,12 @@ export class RunnerAgent {
     const flame = error instanceof FlameOriginError;
     const cause = flame ? error.cause : error;
     if (!flame) this.#log.debug({ task: call.task, err: cause }, 'task threw');
-    channel.send({ t: 'error', id: call.id, origin: flame ? 'flame' : 'task', error: toWireError(cause) });
+    channel.send({
+      t: 'error',
+      id: call.id,
+      origin: flame ? 'flame' : 'task',
+      error: toWireError(cause),
+    });
     this.#applyBackpressure(channel);
   }
 

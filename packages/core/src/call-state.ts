@@ -54,7 +54,7 @@ export class CallQueue {
   peek(): CallState | undefined {
     // Cells behind the head are cleared, so a settled call (and its encoded arguments) is
     // not kept alive by the queue it left.
-    for (let call = this.#items[this.#head]; call !== undefined && !call.queued; ) {
+    for (let call = this.#items[this.#head]; call !== undefined && !call.queued;) {
       this.#items[this.#head++] = undefined;
       this.#dead--;
       call = this.#items[this.#head];

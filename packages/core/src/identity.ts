@@ -6,7 +6,9 @@ import { COOKIE_ENV } from './parent-env';
  * This process's instance id as a parent: distinct for every start, so runners labelled
  * with it can be told apart from those of an earlier (dead) parent on the same host.
  */
-export const PARENT_ID = `${hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${process.pid}-${randomBytes(4).toString('hex')}`;
+export const PARENT_ID = `${hostname()
+  .toLowerCase()
+  .replace(/[^a-z0-9-]/g, '-')}-${process.pid}-${randomBytes(4).toString('hex')}`;
 
 let cookie: string | undefined;
 
@@ -21,6 +23,9 @@ export function parentCookie(): string {
 
 /** A fresh runner id for `pool`: lowercase, hostname- and container-name-safe, unique. */
 export function newRunnerId(pool: string): string {
-  const slug = pool.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40);
+  const slug = pool
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40);
   return `flame-${slug}-${randomBytes(6).toString('hex')}`;
 }

@@ -79,10 +79,15 @@ export class ParentListener {
 
     // The handshake has its own deadline, but a peer that never sends anything must not
     // keep the socket open either: the timer below covers the whole exchange.
-    const timer = setTimeout(() => channel.destroy(new HandshakeError('handshake timed out')), handshakeTimeout);
+    const timer = setTimeout(
+      () => channel.destroy(new HandshakeError('handshake timed out')),
+      handshakeTimeout,
+    );
     let runnerId: string;
     try {
-      runnerId = await acceptHandshake(channel, cookie, handshakeTimeout, (id) => this.#expected.has(id));
+      runnerId = await acceptHandshake(channel, cookie, handshakeTimeout, (id) =>
+        this.#expected.has(id),
+      );
     } catch (error) {
       logger.warn({ peer, err: error }, 'connection refused: handshake failed');
       channel.destroy();

@@ -18,7 +18,12 @@ export interface LocalBackendOptions {
 const LOG_TAIL_LINES = 30;
 const LOG_DRAIN_MS = 200;
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
-  10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal',
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
 };
 
 /**
@@ -55,7 +60,9 @@ export class LocalBackend implements Backend {
 
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (error) => reject(new BootError(launch.runnerId, error.message, { cause: error })));
+      child.once('error', (error) =>
+        reject(new BootError(launch.runnerId, error.message, { cause: error })),
+      );
     });
     return new LocalRunner(child, launch.logger);
   }
@@ -127,10 +134,21 @@ function forwardLines(stream: NodeJS.ReadableStream, onLine: (line: string) => v
 export function relayLine(line: string, log: Logger, stream: 'stdout' | 'stderr'): void {
   if (line.startsWith('{')) {
     try {
-      const { level, msg, time: _time, pid, hostname, runnerId: _id, pool: _pool, ...fields } =
-        JSON.parse(line) as Record<string, unknown>;
+      const {
+        level,
+        msg,
+        time: _time,
+        pid,
+        hostname,
+        runnerId: _id,
+        pool: _pool,
+        ...fields
+      } = JSON.parse(line) as Record<string, unknown>;
       const method = LEVELS[level as number] ?? 'info';
-      log[method]({ ...fields, runnerPid: pid, runnerHost: hostname }, typeof msg === 'string' ? msg : 'runner log');
+      log[method](
+        { ...fields, runnerPid: pid, runnerHost: hostname },
+        typeof msg === 'string' ? msg : 'runner log',
+      );
       return;
     } catch {
       // Not JSON after all: log it as text below.

@@ -96,14 +96,29 @@ export interface ResolvedPoolOptions {
 }
 
 const KNOWN = new Set<string>([
-  'name', 'backend', 'min', 'max', 'maxConcurrency', 'idleShutdownAfter', 'bootTimeout',
-  'timeout', 'shutdownTimeout', 'singleUse', 'taskRoot', 'logger', 'maxFrameSize',
-  'handshakeTimeout', 'onGrowStart', 'onGrowEnd', 'onShrink',
+  'name',
+  'backend',
+  'min',
+  'max',
+  'maxConcurrency',
+  'idleShutdownAfter',
+  'bootTimeout',
+  'timeout',
+  'shutdownTimeout',
+  'singleUse',
+  'taskRoot',
+  'logger',
+  'maxFrameSize',
+  'handshakeTimeout',
+  'onGrowStart',
+  'onGrowEnd',
+  'onShrink',
 ]);
 
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'bigint') return `${String(value)} (${typeof value})`;
+  if (typeof value === 'number' || typeof value === 'bigint')
+    return `${String(value)} (${typeof value})`;
   if (typeof value === 'function') return 'a function';
   try {
     return `${JSON.stringify(value) ?? String(value)} (${typeof value})`;
@@ -161,7 +176,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     throw new TypeError(`options.name must be a non-empty string, received ${show(options.name)}`);
   }
   if (!/^[\w.-]{1,64}$/.test(options.name)) {
-    throw new RangeError(`options.name may hold letters, digits, "_", "." and "-" (at most 64), received ${show(options.name)}`);
+    throw new RangeError(
+      `options.name may hold letters, digits, "_", "." and "-" (at most 64), received ${show(options.name)}`,
+    );
   }
 
   const min = integer(options, 'min', 0, POOL_DEFAULTS.min);
@@ -169,8 +186,13 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (min > max) throw new RangeError(`options.min (${min}) must not exceed options.max (${max})`);
 
   const backend = options.backend;
-  if (backend !== undefined && (typeof backend !== 'object' || typeof backend?.start !== 'function')) {
-    throw new TypeError(`options.backend must be a Backend (an object with start()), received ${show(backend)}`);
+  if (
+    backend !== undefined &&
+    (typeof backend !== 'object' || typeof backend?.start !== 'function')
+  ) {
+    throw new TypeError(
+      `options.backend must be a Backend (an object with start()), received ${show(backend)}`,
+    );
   }
   const logger = options.logger;
   if (logger !== undefined && logger !== false && typeof logger?.child !== 'function') {

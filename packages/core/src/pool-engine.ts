@@ -157,24 +157,39 @@ export class PoolEngine {
       if (this.#checkedTasks.size < 1024) this.#checkedTasks.add(task);
     }
     if (!Array.isArray(args)) {
-      throw new TypeError(`args must be an array of arguments for ${task}, received ${typeof args}`);
+      throw new TypeError(
+        `args must be an array of arguments for ${task}, received ${typeof args}`,
+      );
     }
     const timeout =
       options.timeout === undefined
-        ? kind === 'child' ? Infinity : this.options.timeout
+        ? kind === 'child'
+          ? Infinity
+          : this.options.timeout
         : duration(options.timeout, 'timeout', true);
     const body = this.#codec.encode(args, `the arguments of ${task}`);
     // The frame also carries the call's header: the arguments must leave room for it.
     const framed = body.length + CALL_HEADER_BYTES + Buffer.byteLength(task);
     if (framed > this.options.maxFrameSize) {
-      throw FrameTooLargeError.describe(`the arguments of ${task}`, framed, this.options.maxFrameSize);
+      throw FrameTooLargeError.describe(
+        `the arguments of ${task}`,
+        framed,
+        this.options.maxFrameSize,
+      );
     }
     const signal = options.signal;
     if (signal?.aborted) throw new CallAbortedError(task, signal.reason);
 
     return new Promise((resolve, reject) => {
       const call: CallState = {
-        task, kind, body, timeout, signal, resolve, reject, started,
+        task,
+        kind,
+        body,
+        timeout,
+        signal,
+        resolve,
+        reject,
+        started,
         deadline: performance.now() + timeout,
         done: false,
         queued: false,
@@ -229,7 +244,9 @@ export class PoolEngine {
     if (call.done) return;
     const slot = call.slot;
     const error =
-      why === 'aborted' ? new CallAbortedError(call.task, call.signal?.reason) : this.#timeoutError(call);
+      why === 'aborted'
+        ? new CallAbortedError(call.task, call.signal?.reason)
+        : this.#timeoutError(call);
     this.#settle(call, error);
     if (slot?.link !== undefined && slot.state !== 'gone') slot.link.cancel(call.id, why);
   }
@@ -237,7 +254,8 @@ export class PoolEngine {
   #stopChild(call: CallState): void {
     if (call.done) return;
     const slot = call.slot;
-    if (slot === undefined) this.#settle(call, new CallAbortedError(call.task, 'stopped before it started'));
+    if (slot === undefined)
+      this.#settle(call, new CallAbortedError(call.task, 'stopped before it started'));
     else if (slot.link !== undefined && slot.state !== 'gone') slot.link.cancel(call.id, 'stopped');
   }
 
@@ -411,7 +429,10 @@ export class PoolEngine {
         logger: this.#log,
       });
       await listener.listen();
-      this.#log.debug({ port: listener.port, backend: this.#backend.kind }, 'listening for runners');
+      this.#log.debug(
+        { port: listener.port, backend: this.#backend.kind },
+        'listening for runners',
+      );
       return listener;
     })();
     // A failed start (say, a backend misconfigured) is tried again by the next boot.
@@ -434,13 +455,22 @@ export class PoolEngine {
     if (slot.instance !== undefined) {
       stopped = slot.instance.stop(0);
     } else if (slot.starting !== undefined) {
-      const late = slot.starting.then((started) => started.stop(0), () => undefined);
+      const late = slot.starting.then(
+        (started) => started.stop(0),
+        () => undefined,
+      );
       stopped = withinMs(late, Math.max(0, slot.bootDeadline - performance.now()));
     }
-    this.#leave(slot, stopped.then(() => undefined));
+    this.#leave(
+      slot,
+      stopped.then(() => undefined),
+    );
 
     if (!(error instanceof PoolClosedError)) {
-      log.warn({ err: error, ms: Math.round(performance.now() - started) }, 'runner failed to boot');
+      log.warn(
+        { err: error, ms: Math.round(performance.now() - started) },
+        'runner failed to boot',
+      );
     }
     this.#hook('onGrowEnd', slot.id, error);
     this.#failBeyondCapacity(error);
@@ -562,7 +592,10 @@ export class PoolEngine {
     await Promise.all([...slots, ...this.#leaving].map((slot) => slot.gone));
     // A listener still starting (a backend init that never answers) is closed when it
     // comes, without holding up close().
-    void this.#listening?.then((listener) => listener.close(), () => undefined);
+    void this.#listening?.then(
+      (listener) => listener.close(),
+      () => undefined,
+    );
     this.#log.info({ ms: Math.round(performance.now() - started) }, 'pool closed');
   }
 

@@ -4,7 +4,16 @@ import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from '
 import { PoolEngine, type PoolStats } from './pool-engine';
 import type { RemoteModule } from './typed-module';
 
-const NOT_EXPORTS = new Set(['then', 'toJSON', 'constructor', 'inspect', 'valueOf', 'toString', 'asymmetricMatch', '$$typeof']);
+const NOT_EXPORTS = new Set([
+  'then',
+  'toJSON',
+  'constructor',
+  'inspect',
+  'valueOf',
+  'toString',
+  'asymmetricMatch',
+  '$$typeof',
+]);
 
 /** Per-call options. */
 export interface CallOptions {
@@ -82,7 +91,8 @@ export class Pool {
    * (task name, arguments) still throws here, synchronously.
    */
   cast(task: string, args: unknown[] = [], options: CallOptions = {}): void {
-    const failed = (error: unknown) => this.#engine.logger.warn({ task, err: error }, 'cast failed');
+    const failed = (error: unknown) =>
+      this.#engine.logger.warn({ task, err: error }, 'cast failed');
     // A closed pool is a failure of the work, not bad input: logged like any other.
     if (this.#engine.closed) {
       failed(new PoolClosedError(this.name));

@@ -46,7 +46,9 @@ export class RunnerLink {
     this.ready.catch(() => undefined);
     channel.setHandler((header, body) => this.#onFrame(header as RunnerMessage, body));
     channel.once('close', (error) => {
-      this.#ready?.reject(error ?? new ProtocolError('runner closed the connection before it was ready'));
+      this.#ready?.reject(
+        error ?? new ProtocolError('runner closed the connection before it was ready'),
+      );
     });
   }
 
@@ -104,11 +106,14 @@ export class RunnerLink {
       }
       case 'error': {
         const call = this.#take(message.id);
-        if (call !== undefined) this.#sink.error(call, fromWireError(call.task, message.origin, message.error));
+        if (call !== undefined)
+          this.#sink.error(call, fromWireError(call.task, message.origin, message.error));
         return;
       }
       default:
-        throw new ProtocolError(`unknown message ${JSON.stringify((message as { t?: unknown }).t)} from runner`);
+        throw new ProtocolError(
+          `unknown message ${JSON.stringify((message as { t?: unknown }).t)} from runner`,
+        );
     }
   }
 

@@ -28,6 +28,8 @@ if (agent) {
   process.on('SIGTERM', () => running.stop('SIGTERM received'));
   process.on('SIGINT', () => running.stop('SIGINT received'));
   process.on('uncaughtException', (error) => fail('uncaught exception in a task', error, running));
-  process.on('unhandledRejection', (error) => fail('unhandled rejection in a task', error, running));
+  process.on('unhandledRejection', (error) =>
+    fail('unhandled rejection in a task', error, running),
+  );
   running.start().catch((error: unknown) => fail('could not serve the parent', error, running));
 }

@@ -81,7 +81,10 @@ export class TaskLoader {
         continue;
       }
       if (!isInside(this.#root, real)) {
-        throw new TaskNotFoundError(task, `module ${module} resolves outside the task root (a symlink?) and is refused`);
+        throw new TaskNotFoundError(
+          task,
+          `module ${module} resolves outside the task root (a symlink?) and is refused`,
+        );
       }
       if (!/\.(c|m)?js$/.test(real)) continue;
       return real;

@@ -39,8 +39,15 @@ function refuseOutsideRoot(task: string, module: string): void {
   if (module.length === 0) {
     throw new TaskNotFoundError(task, 'the module path is empty');
   }
-  if (path.isAbsolute(module) || path.win32.isAbsolute(module) || /^[a-z][a-z0-9+.-]*:/i.test(module)) {
-    throw new TaskNotFoundError(task, 'absolute paths and URLs are refused: name a module inside the task root');
+  if (
+    path.isAbsolute(module) ||
+    path.win32.isAbsolute(module) ||
+    /^[a-z][a-z0-9+.-]*:/i.test(module)
+  ) {
+    throw new TaskNotFoundError(
+      task,
+      'absolute paths and URLs are refused: name a module inside the task root',
+    );
   }
 
   const segments = module.split(/[\\/]/);
@@ -48,7 +55,10 @@ function refuseOutsideRoot(task: string, module: string): void {
     throw new TaskNotFoundError(task, '".." escapes the task root and is refused');
   }
   if (segments.includes('node_modules')) {
-    throw new TaskNotFoundError(task, 'modules under node_modules are packages, not tasks, and are refused');
+    throw new TaskNotFoundError(
+      task,
+      'modules under node_modules are packages, not tasks, and are refused',
+    );
   }
   // Only a path that is itself a built-in's name is refused: `util/helpers` is the app's own
   // folder, resolved inside the task root like any other.

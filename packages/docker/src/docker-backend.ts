@@ -1,9 +1,4 @@
-import type {
-  Backend,
-  BackendContext,
-  RunnerInstance,
-  RunnerLaunch,
-} from '@flame-node/core';
+import type { Backend, BackendContext, RunnerInstance, RunnerLaunch } from '@flame-node/core';
 import { BootError, ConfigurationError } from '@flame-node/core';
 import { raceAbort } from './abort';
 import { bootRunner, missingNetworkError } from './boot';

@@ -107,7 +107,14 @@ const PINO_LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' 
 
 /** Fields of a runner's pino line that the parent's own logger already has or rewrites. */
 const DROPPED_FIELDS = new Set([
-  'level', 'time', 'pid', 'hostname', 'msg', 'v', 'runnerId', 'pool',
+  'level',
+  'time',
+  'pid',
+  'hostname',
+  'msg',
+  'v',
+  'runnerId',
+  'pool',
 ]);
 
 /**

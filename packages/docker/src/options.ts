@@ -17,8 +17,7 @@ export interface DockerMount {
 
 /** Environment for runners: `{ KEY: 'value' }` or `['KEY=value']`. */
 export type DockerEnvInput =
-  | Readonly<Record<string, string | number | boolean>>
-  | readonly string[];
+  Readonly<Record<string, string | number | boolean>> | readonly string[];
 
 /**
  * Options of the Docker backend. Container settings use Docker Engine API field names.

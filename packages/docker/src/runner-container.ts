@@ -172,11 +172,13 @@ export class RunnerContainer implements RunnerInstance {
       }
 
       await sleep(250 * 2 ** attempt);
-      wait = await this.open({ path: `${this.path}/wait`, query: { condition: 'not-running' } })
-        .catch((error: unknown) => {
-          lastError = error;
-          return undefined;
-        });
+      wait = await this.open({
+        path: `${this.path}/wait`,
+        query: { condition: 'not-running' },
+      }).catch((error: unknown) => {
+        lastError = error;
+        return undefined;
+      });
     }
 
     const why = lastError instanceof Error ? lastError.message : String(lastError);

@@ -184,9 +184,10 @@ export function explainConnectError(
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const detail = error instanceof Error ? error.message : String(error);
   if (endpoint.kind === 'unix' && code === 'ENOENT') {
-    const tried = endpoint.source === 'default socket'
-      ? ` (also looked for ${WSL2_SOCKET} and ~/.docker/run/docker.sock)`
-      : ` (from ${endpoint.source})`;
+    const tried =
+      endpoint.source === 'default socket'
+        ? ` (also looked for ${WSL2_SOCKET} and ~/.docker/run/docker.sock)`
+        : ` (from ${endpoint.source})`;
     return fail(`no Docker socket at ${endpoint.path}${tried}. ${MOUNT_HELP}`);
   }
   if (code === 'EACCES' || code === 'EPERM') {

@@ -53,7 +53,12 @@ addExtension({
 addExtension({
   Class: Error,
   type: ERROR_EXT,
-  write: (error: Error) => [error.name, error.message, error.stack, (error as { code?: unknown }).code],
+  write: (error: Error) => [
+    error.name,
+    error.message,
+    error.stack,
+    (error as { code?: unknown }).code,
+  ],
   read: ([name, message, stack, code]: [string, string, string?, unknown?]) => {
     const error = new Error(message);
     error.name = name;
@@ -165,7 +170,9 @@ function rebuildTypedArray(kind: number, bytes: Buffer): TypedArray {
   // A length that is not a whole number of elements would be truncated without a word.
   const width = (Class as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   if (bytes.byteLength % width !== 0) {
-    throw new ProtocolError(`${bytes.byteLength} bytes are not a whole number of ${Class.name} elements`);
+    throw new ProtocolError(
+      `${bytes.byteLength} bytes are not a whole number of ${Class.name} elements`,
+    );
   }
 
   // A copy gives the view its own, correctly aligned ArrayBuffer.
@@ -189,7 +196,8 @@ function explain(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const bigint = /^(-?\d+) was too large to fit in MessagePack 64-bit/.exec(message);
   if (bigint) return `the BigInt ${bigint[1]} is outside the 64-bit integer range`;
-  if (error instanceof RangeError && /call stack/i.test(message)) return 'the value is nested too deeply';
+  if (error instanceof RangeError && /call stack/i.test(message))
+    return 'the value is nested too deeply';
   if (/Unknown type: symbol/.test(message)) return 'a symbol cannot be sent';
   return message;
 }
@@ -247,7 +255,8 @@ export class Codec {
       const reason = error instanceof Error ? error.message : String(error);
       throw new ProtocolError(`undecodable frame: ${reason}`);
     }
-    if (values.length > 2) throw new ProtocolError(`frame holds ${values.length} values, at most 2 expected`);
+    if (values.length > 2)
+      throw new ProtocolError(`frame holds ${values.length} values, at most 2 expected`);
     return values;
   }
 }

@@ -78,8 +78,7 @@ export class FrameDecoder {
 
   #finish(): Buffer {
     const parts = this.#parts;
-    const frame =
-      parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#received);
+    const frame = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#received);
     this.#parts = [];
     this.#received = 0;
     this.#expected = -1;
