@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import type { Backend, RunnerInstance, RunnerLaunch } from './backend';
 import { BootError, type RunnerExitInfo } from './errors';
+import { relayRunnerLine, type OutputStream } from './runner-log';
 import { runnerScript } from './runner-script';
 
 /** Options of `new LocalBackend(options)`. */
@@ -17,14 +18,6 @@ export interface LocalBackendOptions {
 
 const LOG_TAIL_LINES = 30;
 const LOG_DRAIN_MS = 200;
-const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
-  10: 'trace',
-  20: 'debug',
-  30: 'info',
-  40: 'warn',
-  50: 'error',
-  60: 'fatal',
-};
 
 /**
  * The embedded default: each runner is a child process of this one, running the runner
@@ -119,40 +112,12 @@ class LocalRunner implements RunnerInstance {
     clearTimeout(kill);
   }
 
-  #keep(line: string, log: Logger, stream: 'stdout' | 'stderr'): void {
-    this.#tail.push(line);
+  #keep(line: string, log: Logger, stream: OutputStream): void {
+    this.#tail.push(relayRunnerLine(log, stream, line));
     if (this.#tail.length > LOG_TAIL_LINES) this.#tail.shift();
-    relayLine(line, log, stream);
   }
 }
 
 function forwardLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
   createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
-}
-
-/** Re-logs one of a runner's lines: pino JSON keeps its level and fields. */
-export function relayLine(line: string, log: Logger, stream: 'stdout' | 'stderr'): void {
-  if (line.startsWith('{')) {
-    try {
-      const {
-        level,
-        msg,
-        time: _time,
-        pid,
-        hostname,
-        runnerId: _id,
-        pool: _pool,
-        ...fields
-      } = JSON.parse(line) as Record<string, unknown>;
-      const method = LEVELS[level as number] ?? 'info';
-      log[method](
-        { ...fields, runnerPid: pid, runnerHost: hostname },
-        typeof msg === 'string' ? msg : 'runner log',
-      );
-      return;
-    } catch {
-      // Not JSON after all: log it as text below.
-    }
-  }
-  log[stream === 'stderr' ? 'warn' : 'info']({ stream }, line);
 }
