@@ -1,6 +1,6 @@
 import { DockerBackend, type DockerBackendOptions } from '../src';
 import { FakeEngine, type FakeContainer } from './fake-engine';
-import { captureLogger, isolateEnvironment, makeLaunch } from './helpers';
+import { captureLogger, fakeBackend, isolateEnvironment, makeLaunch } from './helpers';
 
 isolateEnvironment();
 
@@ -10,14 +10,7 @@ beforeEach(async () => {
 });
 afterEach(() => fake.close());
 
-const make = (options: DockerBackendOptions = {}) =>
-  new DockerBackend({
-    image: 'app',
-    network: 'flame-net',
-    socketPath: fake.socketPath,
-    cmd: ['node', 'r.js'],
-    ...options,
-  });
+const make = (options: DockerBackendOptions = {}) => fakeBackend(fake, options);
 
 /** Starts one runner and returns the create request the daemon received. */
 async function createBody(backend: DockerBackend, launch = makeLaunch()): Promise<{

@@ -1,5 +1,7 @@
 import pino from 'pino';
 import type { RunnerLaunch } from '@flame-node/core';
+import { DockerBackend, type DockerBackendOptions } from '../src';
+import type { FakeEngine } from './fake-engine';
 
 export type LogRecord = Record<string, unknown> & { level: number; msg: string };
 
@@ -65,4 +67,15 @@ export async function eventually(check: () => boolean, ms = 2000): Promise<void>
     if (Date.now() > until) throw new Error('condition not reached in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A backend on `fake`'s socket with the image, network and command the tests use. */
+export function fakeBackend(fake: FakeEngine, options: DockerBackendOptions = {}): DockerBackend {
+  return new DockerBackend({
+    image: 'app',
+    network: 'flame-net',
+    socketPath: fake.socketPath,
+    cmd: ['node', 'r.js'],
+    ...options,
+  });
 }

@@ -1,7 +1,7 @@
 import { BootError, ConfigurationError } from '@flame-node/core';
 import { DockerBackend, type DockerBackendOptions } from '../src';
 import { FakeEngine, type FakeContainer } from './fake-engine';
-import { captureLogger, eventually, isolateEnvironment, makeLaunch } from './helpers';
+import { captureLogger, fakeBackend, eventually, isolateEnvironment, makeLaunch } from './helpers';
 
 isolateEnvironment();
 
@@ -13,14 +13,7 @@ beforeEach(async () => {
 });
 afterEach(() => fake.close());
 
-const make = (options: DockerBackendOptions) =>
-  new DockerBackend({
-    image: 'app',
-    network: 'flame-net',
-    socketPath: fake.socketPath,
-    cmd: ['node', 'r.js'],
-    ...options,
-  });
+const make = (options: DockerBackendOptions = {}) => fakeBackend(fake, options);
 const creates = () => fake.requests.filter((r) => r.path === '/containers/create');
 
 const context = () => ({ pool: 'pool-a', parentId: 'parent-me', logger: captureLogger().logger });

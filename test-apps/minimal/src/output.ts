@@ -1,3 +1,5 @@
+import type { RunnerExitInfo } from '@flame-node/core';
+
 /** An error as a plain object, with the fields flame-node's errors add. */
 export interface ErrorReport {
   name: string;
@@ -6,7 +8,7 @@ export interface ErrorReport {
   runnerId?: string;
   exitCode?: number | null;
   logTail?: string[];
-  exit?: unknown;
+  exit?: RunnerExitInfo;
 }
 
 /** A call's outcome, timed from the parent's side. */

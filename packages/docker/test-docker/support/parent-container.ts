@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { ErrorReport } from '../../../../test-apps/minimal/src/output';
 import { docker, inspect } from './docker';
 
 /** A line the minimal app's CLI prints: it always has an `event`. */
@@ -8,16 +9,8 @@ export interface AppEvent {
   [field: string]: unknown;
 }
 
-/** An error as the app reports it (test-apps/minimal/src/output.ts). */
-export interface ReportedError {
-  name: string;
-  message: string;
-  code?: string;
-  runnerId?: string;
-  exitCode?: number | null;
-  logTail?: string[];
-  exit?: { code?: number | null; oomKilled?: boolean; reason?: string; logTail?: string[] };
-}
+/** An error as the app reports it. */
+export type ReportedError = ErrorReport;
 
 /** The reply to one `serve` command, timed inside the parent. */
 export type Reply<T = unknown> =
