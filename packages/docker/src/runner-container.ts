@@ -3,6 +3,7 @@ import { sleep, within } from './abort';
 import { readJsonBody, type EngineClient, type EngineStream } from './engine';
 import { engineStatus } from './errors';
 import { forwardRunnerLine, LogTail, StreamDemuxer } from './log-tail';
+import { OomWatch } from './oom-watch';
 import { removeContainer } from './sweeper';
 
 type Logger = import('@flame-node/core').RunnerLaunch['logger'];
@@ -23,6 +24,13 @@ const STOP_CONFIRM_MS = 2_000;
 const KILL_CONFIRM_MS = 15_000;
 /** How often a broken wait request is retried before the daemon counts as lost. */
 const WAIT_RETRIES = 5;
+/** After the exit, how long the daemon's `die` event may take to arrive. */
+const DIE_EVENT_MS = 2_000;
+/**
+ * How far back the event subscription asks the daemon to replay, in seconds: wide enough for
+ * a daemon whose clock is behind ours; only this container's events come back.
+ */
+const EVENT_REPLAY_S = 60;
 
 /**
  * One runner container. It is created by the boot sequence, which calls `watch()` before
@@ -38,6 +46,7 @@ export class RunnerContainer implements RunnerInstance {
   private readonly tail: LogTail;
   private readonly streams = new Set<EngineStream>();
   private logsDone: Promise<void> = Promise.resolve();
+  private oomWatch: OomWatch | undefined;
   private settle!: (info: RunnerExitInfo) => void;
   private settled = false;
   private abandoned: string | undefined;
@@ -58,15 +67,20 @@ export class RunnerContainer implements RunnerInstance {
     });
   }
 
-  /** Attaches to the output and registers the exit wait; resolves once both are in place. */
+  /**
+   * Attaches to the output, registers the exit wait and subscribes to the container's oom
+   * events; resolves once all three are in place.
+   */
   async watch(): Promise<void> {
-    const [attach, wait] = await Promise.allSettled([
+    const since = Math.floor(Date.now() / 1000) - EVENT_REPLAY_S;
+    const [attach, wait, oomWatch] = await Promise.allSettled([
       this.open({
         path: `${this.path}/attach`,
         query: { stream: true, stdout: true, stderr: true, logs: true },
       }),
       // The daemon sends the headers of a wait only once the wait is registered.
       this.open({ path: `${this.path}/wait`, query: { condition: 'next-exit' } }),
+      OomWatch.open(this.client, this.backendId, since),
     ]);
 
     if (attach.status === 'fulfilled') {
@@ -74,6 +88,13 @@ export class RunnerContainer implements RunnerInstance {
     } else {
       const err: unknown = attach.reason;
       this.logger.warn({ err }, 'cannot attach to the runner output; going on without it');
+    }
+    if (oomWatch.status === 'fulfilled') {
+      this.oomWatch = oomWatch.value;
+      if (this.abandoned || this.settled) oomWatch.value.close();
+    } else {
+      const err: unknown = oomWatch.reason;
+      this.logger.debug({ err }, 'cannot follow the container events; OOM kills told by inspect');
     }
     if (wait.status === 'rejected') throw wait.reason;
     void this.followExit(wait.value);
@@ -185,8 +206,16 @@ export class RunnerContainer implements RunnerInstance {
     return { code: null, reason: `lost track of the container: ${why}` };
   }
 
-  /** OOMKilled from an inspect right after the exit; AutoRemove often wins that race. */
+  /**
+   * Whether the kernel killed the container for memory: from its events when they arrived,
+   * else from an inspect right after the exit (which AutoRemove often wins).
+   */
   private async oomKilled(): Promise<boolean | undefined> {
+    const watch = this.oomWatch;
+    if (watch && (await within(watch.verdict, DIE_EVENT_MS))) {
+      const verdict = await watch.verdict;
+      if (verdict !== undefined) return verdict;
+    }
     try {
       const info = await this.client.json<InspectAnswer>({
         method: 'GET',
@@ -237,6 +266,7 @@ export class RunnerContainer implements RunnerInstance {
   private abandon(reason: string): void {
     this.abandoned ??= reason;
     for (const stream of this.streams) stream.close();
+    this.oomWatch?.close();
   }
 
   private settledWithin(ms: number): Promise<boolean> {
@@ -248,6 +278,7 @@ export class RunnerContainer implements RunnerInstance {
     this.settled = true;
     for (const stream of this.streams) stream.close();
     this.streams.clear();
+    this.oomWatch?.close();
     const { code, oomKilled, reason } = info;
     this.logger.debug({ code, oomKilled, reason }, 'container exited');
     this.settle(info);

@@ -42,6 +42,8 @@ export class FakeEngine {
   readonly networks = new Set<string>(['flame-net']);
   readonly images = new Set<string>(['app:latest']);
   readonly routes: Route[] = [];
+  /** Open `/events` streams, each with the container ids its filter names. */
+  private readonly subscribers = new Set<{ ids: string[]; res: http.ServerResponse }>();
   /** Called when a container starts; by default it just runs. */
   onStart: (container: FakeContainer) => void = () => undefined;
   /** Lines of the pull progress stream for an image. */
@@ -76,6 +78,7 @@ export class FakeEngine {
   }
 
   async close(): Promise<void> {
+    for (const { res } of this.subscribers) res.end();
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
@@ -126,10 +129,14 @@ export class FakeEngine {
     for (const res of container.attachers) res.write(Buffer.concat([header, payload]));
   }
 
-  exit(container: FakeContainer, code: number): void {
+  /** Ends a running container; `oom` makes it an out-of-memory kill, as the kernel's. */
+  exit(container: FakeContainer, code: number, { oom = false } = {}): void {
     if (container.state !== 'running') return;
     container.state = 'exited';
     container.exitCode = code;
+    container.oomKilled = oom;
+    if (oom) this.emit(container, 'oom', {});
+    this.emit(container, 'die', { exitCode: String(code) });
     for (const res of container.attachers) res.end();
     container.attachers = [];
     this.settleWaiters(container, ['next-exit', 'not-running']);
@@ -140,6 +147,19 @@ export class FakeEngine {
     if (!this.containers.delete(container.id)) return;
     for (const res of container.attachers) res.end();
     this.settleWaiters(container, ['next-exit', 'not-running', 'removed']);
+  }
+
+  /** Sends a container event, in the daemon's shape, to the streams that follow it. */
+  private emit(container: FakeContainer, action: string, attributes: Record<string, string>): void {
+    const event = {
+      Type: 'container',
+      Action: action,
+      Actor: { ID: container.id, Attributes: { ...container.labels, ...attributes } },
+      time: Math.floor(Date.now() / 1000),
+    };
+    for (const { ids, res } of this.subscribers) {
+      if (ids.length === 0 || ids.includes(container.id)) res.write(`${JSON.stringify(event)}\n`);
+    }
   }
 
   private settleWaiters(container: FakeContainer, conditions: string[]): void {
@@ -206,6 +226,16 @@ export class FakeEngine {
     }
 
     if (p === '/containers/create' && method === 'POST') return this.create(req, json);
+
+    if (p === '/events' && method === 'GET') {
+      const filters = JSON.parse(query.get('filters') ?? '{}') as { container?: string[] };
+      const subscriber = { ids: filters.container ?? [], res };
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.flushHeaders();
+      this.subscribers.add(subscriber);
+      res.once('close', () => this.subscribers.delete(subscriber));
+      return;
+    }
 
     if (p === '/containers/json' && method === 'GET') {
       const filters = JSON.parse(query.get('filters') ?? '{}') as { label?: string[] };

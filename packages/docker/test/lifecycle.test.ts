@@ -94,6 +94,44 @@ describe('runner exit', () => {
   }, 10_000);
 });
 
+describe('out-of-memory kills', () => {
+  /** The container is gone before anyone can inspect it, as when AutoRemove wins. */
+  const inspectFinds = (found: boolean) =>
+    fake.routes.push((req, res) => {
+      if (found || !/^\/containers\/[^/]+\/json$/.test(req.path)) return false;
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: 'No such container' }));
+      return true;
+    });
+
+  it('tells an OOM kill from its events even when the container is already removed', async () => {
+    inspectFinds(false);
+    const runner = await backend.start(makeLaunch());
+    fake.exit(fake.find(runner.backendId) as FakeContainer, 137, { oom: true });
+    await expect(runner.exited).resolves.toMatchObject({ code: 137, oomKilled: true });
+  });
+
+  it('tells a plain SIGKILL (docker kill) from an OOM kill the same way', async () => {
+    inspectFinds(false);
+    const runner = await backend.start(makeLaunch());
+    fake.exit(fake.find(runner.backendId) as FakeContainer, 137);
+    await expect(runner.exited).resolves.toMatchObject({ code: 137, oomKilled: false });
+  });
+
+  it('asks inspect when the daemon has no event stream', async () => {
+    fake.routes.push((req, res) => {
+      if (req.path !== '/events') return false;
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: 'page not found' }));
+      return true;
+    });
+    // keepRunners: the container stays to be inspected.
+    const runner = await make({ keepRunners: true }).start(makeLaunch());
+    fake.exit(fake.find(runner.backendId) as FakeContainer, 137, { oom: true });
+    await expect(runner.exited).resolves.toMatchObject({ code: 137, oomKilled: true });
+  });
+});
+
 describe('boot failures', () => {
   it('turns a name conflict (409) into a BootError and leaves the other container', async () => {
     const other = fake.addContainer({ name: 'pool-a-clash', state: 'running' });
