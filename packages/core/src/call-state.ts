@@ -27,6 +27,11 @@ export interface CallState extends Expiring {
   /** The id on the runner's connection, once dispatched. */
   id: number;
   onAbort: (() => void) | undefined;
+  /**
+   * Set when the caller gave up while the call ran: fires if the task outlives the pool's
+   * `cancelGrace`. Cleared when the runner answers.
+   */
+  cancelTimer: NodeJS.Timeout | undefined;
 }
 
 /**

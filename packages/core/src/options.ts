@@ -43,6 +43,13 @@ export interface PoolOptions {
   timeout?: number;
   /** How long `close()` lets calls in flight finish before aborting them (ms). @default 30000 */
   shutdownTimeout?: number;
+  /**
+   * How long a task may run on after its caller gave up on it (deadline passed or signal
+   * aborted) and its `context().signal` aborted (ms). Past that its runner is replaced: it
+   * takes no new calls, finishes the others it runs, then stops, ending the task with it.
+   * `Infinity` lets such a task keep its place until it ends. @default 5000
+   */
+  cancelGrace?: number;
   /** Each runner serves exactly one call and then exits. @default false */
   singleUse?: boolean;
   /** Directory task names resolve in, on the runners. @default process.cwd() */
@@ -69,6 +76,7 @@ export const POOL_DEFAULTS = Object.freeze({
   bootTimeout: 30_000,
   timeout: 30_000,
   shutdownTimeout: 30_000,
+  cancelGrace: 5_000,
   singleUse: false,
   maxFrameSize: DEFAULT_MAX_FRAME,
   handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
@@ -85,6 +93,7 @@ export interface ResolvedPoolOptions {
   bootTimeout: number;
   timeout: number;
   shutdownTimeout: number;
+  cancelGrace: number;
   singleUse: boolean;
   taskRoot: string;
   logger: Logger | false | undefined;
@@ -105,6 +114,7 @@ const KNOWN = new Set<string>([
   'bootTimeout',
   'timeout',
   'shutdownTimeout',
+  'cancelGrace',
   'singleUse',
   'taskRoot',
   'logger',
@@ -217,6 +227,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     bootTimeout: duration(given(options, 'bootTimeout'), 'bootTimeout'),
     timeout: duration(given(options, 'timeout'), 'timeout', true),
     shutdownTimeout: duration(given(options, 'shutdownTimeout'), 'shutdownTimeout'),
+    cancelGrace: duration(given(options, 'cancelGrace'), 'cancelGrace', true),
     singleUse,
     taskRoot,
     logger,

@@ -62,6 +62,7 @@ const CALL_HEADER_BYTES = 96;
 // A runner up this long (ms) counts as a good boot for the `min` boots' back-off.
 const STABLE_AFTER = 5_000;
 const STOP_GRACE_MIN = 1_000;
+const CANCEL_OUTLIVED = 'a cancelled task outlived cancelGrace';
 const NO_BYTES = Buffer.alloc(0);
 
 /**
@@ -85,11 +86,13 @@ export class PoolEngine {
       if (!call.done) call.started?.();
     },
     result: (call, value) => {
+      this.#answered(call);
       if (performance.now() >= call.deadline) this.#settle(call, this.#timeoutError(call));
       else this.#settle(call, undefined, value);
       this.#release(call.slot!);
     },
     error: (call, error) => {
+      this.#answered(call);
       this.#settle(call, performance.now() >= call.deadline ? this.#timeoutError(call) : error);
       this.#release(call.slot!);
     },
@@ -196,6 +199,7 @@ export class PoolEngine {
         slot: undefined,
         id: 0,
         onAbort: undefined,
+        cancelTimer: undefined,
         lane: undefined,
         prevExpiring: undefined,
         nextExpiring: undefined,
@@ -248,7 +252,7 @@ export class PoolEngine {
         ? new CallAbortedError(call.task, call.signal?.reason)
         : this.#timeoutError(call);
     this.#settle(call, error);
-    if (slot?.link !== undefined && slot.state !== 'gone') slot.link.cancel(call.id, why);
+    if (slot !== undefined) this.#cancelRunning(call, slot, why);
   }
 
   #stopChild(call: CallState): void {
@@ -256,7 +260,45 @@ export class PoolEngine {
     const slot = call.slot;
     if (slot === undefined)
       this.#settle(call, new CallAbortedError(call.task, 'stopped before it started'));
-    else if (slot.link !== undefined && slot.state !== 'gone') slot.link.cancel(call.id, 'stopped');
+    else this.#cancelRunning(call, slot, 'stopped');
+  }
+
+  // Aborts a running call's signal on its runner and gives the task `cancelGrace` to end.
+  // One that outlives it has its runner replaced, so it cannot hold a place for ever.
+  #cancelRunning(call: CallState, slot: RunnerSlot, why: 'timeout' | 'aborted' | 'stopped'): void {
+    if (slot.link === undefined || slot.state === 'gone') return;
+    slot.link.cancel(call.id, why);
+    const grace = this.options.cancelGrace;
+    if (!Number.isFinite(grace) || slot.state !== 'ready' || call.cancelTimer !== undefined) return;
+    slot.abandoned++;
+    call.cancelTimer = setTimeout(() => this.#outlived(call, slot), grace);
+    call.cancelTimer.unref();
+  }
+
+  // The runner answered a call that was cancelled: the task did end.
+  #answered(call: CallState): void {
+    if (call.cancelTimer === undefined) return;
+    clearTimeout(call.cancelTimer);
+    call.cancelTimer = undefined;
+    call.slot!.abandoned--;
+  }
+
+  #outlived(call: CallState, slot: RunnerSlot): void {
+    if (slot.state !== 'ready' || slot.draining) return;
+    slot.draining = true;
+    this.#log.warn(
+      { runnerId: slot.id, task: call.task, cancelGrace: this.options.cancelGrace },
+      'a cancelled task is still running after cancelGrace; replacing its runner',
+    );
+    this.#retireIfDrained(slot);
+    this.#pump();
+  }
+
+  // A draining runner stops once only cancelled calls are left on it; they end with it.
+  #retireIfDrained(slot: RunnerSlot): void {
+    if (slot.draining && slot.active === slot.abandoned) {
+      this.#retire(slot, CANCEL_OUTLIVED, STOP_GRACE_MIN);
+    }
   }
 
   #timeoutError(call: CallState): CallTimeoutError {
@@ -311,7 +353,8 @@ export class PoolEngine {
     this.#busy--;
     if (performance.now() - slot.readyAt >= STABLE_AFTER) this.#minFailures = 0;
     if (slot.state === 'ready') {
-      if (this.options.singleUse) this.#retire(slot, 'single use: call done');
+      if (slot.draining) this.#retireIfDrained(slot);
+      else if (this.options.singleUse) this.#retire(slot, 'single use: call done');
       else if (slot.active === 0) this.#armIdle(slot);
     }
     this.#checkIdle();
@@ -546,7 +589,11 @@ export class PoolEngine {
         ),
       ]);
     }
-    if (link.pending > 0) link.failAll(new RunnerExitedError(slot.id, exit));
+    if (link.pending > 0) {
+      // A runner replaced for a cancelled task that would not end says so to its callers.
+      if (slot.draining) exit = { ...exit, reason: `stopped: ${CANCEL_OUTLIVED}` };
+      link.failAll(new RunnerExitedError(slot.id, exit));
+    }
 
     const fields = { runnerId: slot.id, exit: describeExit(exit) };
     if (expected) this.#log.debug(fields, 'runner stopped');
@@ -575,6 +622,9 @@ export class PoolEngine {
     for (const call of this.#queue.drain()) this.#settle(call, closedError);
     for (const slot of this.#slots.all()) {
       if (slot.state === 'booting') slot.boot.abort(closedError);
+      // Children run until stopped: stop them now, as their handles' stop() would, so
+      // close() waits for them to return rather than for the whole grace period.
+      else if (slot.state === 'ready') slot.link!.stopChildren();
     }
 
     await this.#drainCalls(grace);

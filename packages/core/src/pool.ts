@@ -32,7 +32,9 @@ export interface ChildHandle<T = unknown> {
   readonly done: Promise<T>;
   /**
    * Aborts the function's signal on the runner and resolves once it has ended; `done`
-   * then settles with what the function returned or threw.
+   * then settles with what the function returned or threw. A function that ignores its
+   * signal is ended with its runner after the pool's `cancelGrace` (`done` rejects with
+   * `RunnerExitedError`).
    */
   stop(): Promise<void>;
 }

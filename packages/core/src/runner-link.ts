@@ -76,6 +76,13 @@ export class RunnerLink {
     for (const id of this.#calls.keys()) this.channel.send({ t: 'cancel', id, reason });
   }
 
+  /** Asks the runner to stop every child call (placeChild) it runs. */
+  stopChildren(): void {
+    for (const [id, call] of this.#calls) {
+      if (call.kind === 'child') this.channel.send({ t: 'cancel', id, reason: 'stopped' });
+    }
+  }
+
   /** Tells the runner to leave; it closes the connection when it does. */
   stop(reason: string): void {
     const message: StopMessage = { t: 'stop', reason };

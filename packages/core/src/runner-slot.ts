@@ -9,6 +9,10 @@ export interface RunnerSlot {
   state: SlotState;
   /** Calls assigned to this runner and not yet answered by it. */
   active: number;
+  /** Of those, calls their callers gave up on (timed out, aborted). */
+  abandoned: number;
+  /** Takes no new calls: it stops once only abandoned calls are left on it. */
+  draining: boolean;
   /** Has served a call (for single-use pools). */
   used: boolean;
   instance: RunnerInstance | undefined;
@@ -36,6 +40,8 @@ export function bootingSlot(id: string): RunnerSlot {
     id,
     state: 'booting',
     active: 0,
+    abandoned: 0,
+    draining: false,
     used: false,
     instance: undefined,
     link: undefined,

@@ -72,6 +72,7 @@ export class RunnerTable {
   }
 
   #room(slot: RunnerSlot): number {
+    if (slot.draining) return 0;
     return this.#singleUse ? Number(!slot.used) : this.#maxConcurrency - slot.active;
   }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { CallAbortedError, CallTimeoutError } from '@flame-node/core';
-import { closePools, testPool, timed, waitFor } from './support/pools';
+import { alive, closePools, testPool, timed, waitFor, type WhoAmI } from './support/pools';
 
 afterEach(closePools);
 const scratch = mkdtempSync(path.join(tmpdir(), 'flame-deadline-'));
@@ -87,5 +87,40 @@ describe('call deadlines', () => {
   it('refuses a bad per-call timeout with a RangeError naming it', async () => {
     const pool = testPool();
     await expect(pool.call('tasks/basic#echo', [], { timeout: -1 })).rejects.toThrow(/options\.timeout/);
+  });
+});
+
+describe('a cancelled task that ignores its signal', () => {
+  it('has its runner replaced after cancelGrace, so a max-1 pool serves again', async () => {
+    const pool = testPool({ max: 1, maxConcurrency: 1, cancelGrace: 300 });
+    const first = await pool.call<WhoAmI>('tasks/basic#whoami');
+
+    const stuck = await timed(pool.call('tasks/basic#ignoreAbort', [60_000], { timeout: 200 }));
+    expect(stuck.error).toBeInstanceOf(CallTimeoutError);
+    // Without the replacement this call would wait behind the 60 s task and time out.
+    const next = await pool.call<WhoAmI>('tasks/basic#whoami', [], { timeout: 10_000 });
+    expect(next.runnerId).not.toBe(first.runnerId);
+    expect(await waitFor(() => !alive(first.pid), 3_000)).toBe(true);
+  });
+
+  it('lets the other calls on that runner finish before it goes', async () => {
+    const pool = testPool({ max: 1, maxConcurrency: 2, cancelGrace: 200 });
+    const stuck = timed(pool.call('tasks/basic#ignoreAbort', [60_000], { timeout: 100 }));
+    const neighbour = pool.call('tasks/basic#sleep', [1_000, 'neighbour']);
+
+    expect((await stuck).error).toBeInstanceOf(CallTimeoutError);
+    expect(await neighbour).toBe('neighbour');
+    expect(await pool.call('tasks/basic#add', [1, 2], { timeout: 10_000 })).toBe(3);
+  });
+
+  it('keeps its place until it ends when cancelGrace is Infinity', async () => {
+    const pool = testPool({ max: 1, maxConcurrency: 1, cancelGrace: Infinity });
+    const first = await pool.call<WhoAmI>('tasks/basic#whoami');
+    await timed(pool.call('tasks/basic#ignoreAbort', [1_500], { timeout: 100 }));
+
+    const next = await timed(pool.call<WhoAmI>('tasks/basic#whoami', [], { timeout: 10_000 }));
+    // It waited for the ignored task to end (about 1.4 s more), on the same runner.
+    expect(next.ms).toBeGreaterThan(1_000);
+    expect(next.value?.runnerId).toBe(first.runnerId);
   });
 });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { PoolClosedError, type PoolEvent } from '@flame-node/core';
+import { PoolClosedError, RunnerExitedError, type PoolEvent } from '@flame-node/core';
 import { alive, closePools, testPool, timed, waitFor, type WhoAmI } from './support/pools';
 
 afterEach(closePools);
@@ -109,6 +109,18 @@ describe('placeChild', () => {
     expect(await child.done).toBeGreaterThan(5);
     expect(await waitFor(() => pool.stats().runners === 0, 3_000)).toBe(true);
   });
+
+  it('ends a child that ignores stop() with its runner after cancelGrace', async () => {
+    const pool = testPool({ max: 1, cancelGrace: 300 });
+    const child = await pool.placeChild('tasks/basic#ignoreAbort', [60_000]);
+    const outcome = timed(child.done);
+
+    await child.stop();
+    const { error } = await outcome;
+    expect(error).toBeInstanceOf(RunnerExitedError);
+    expect((error as Error).message).toContain('outlived cancelGrace');
+    expect(await pool.call('tasks/basic#add', [2, 2], { timeout: 10_000 })).toBe(4);
+  });
 });
 
 describe('close', () => {
@@ -131,6 +143,16 @@ describe('close', () => {
     await first;
     await expect(pool.call('tasks/basic#echo')).rejects.toBeInstanceOf(PoolClosedError);
     expect(pool.stats()).toEqual({ runners: 0, booting: 0, busy: 0, queued: 0 });
+  });
+
+  it('stops placed children at once, so it does not wait for shutdownTimeout', async () => {
+    const pool = testPool({ max: 1, shutdownTimeout: 20_000 });
+    const child = await pool.placeChild<number>('tasks/basic#ticker', [20]);
+
+    const closing = await timed(pool.close());
+    expect(closing.ms).toBeLessThan(3_000);
+    // The child saw its signal abort and returned its count, as with stop().
+    expect(await child.done).toBeGreaterThan(0);
   });
 
   it('aborts calls still running at shutdownTimeout', async () => {

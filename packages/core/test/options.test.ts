@@ -11,6 +11,7 @@ describe('pool options', () => {
       bootTimeout: 30_000,
       timeout: 30_000,
       shutdownTimeout: 30_000,
+      cancelGrace: 5_000,
       singleUse: false,
       taskRoot: process.cwd(),
     });
@@ -35,6 +36,7 @@ describe('pool options', () => {
     [{ name: 'x', max: null }, TypeError, /options\.max must be a number, received null/],
     [{ name: 'x', max: NaN }, TypeError, /options\.max must be a number, received NaN/],
     [{ name: 'x', shutdownTimeout: Infinity }, RangeError, /received Infinity \(number\)/],
+    [{ name: 'x', cancelGrace: -1 }, RangeError, /options\.cancelGrace must be a positive integer or Infinity/],
   ])('%j is refused', (options, Type, message) => {
     expect(() => new Pool(options as never)).toThrow(Type);
     expect(() => new Pool(options as never)).toThrow(message);
