@@ -1,33 +1,17 @@
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Backend } from './backend';
 import { CallQueue, type CallState } from './call-state';
+import { Deadlines } from './deadlines';
 import { getDefaultBackend } from './default-backend';
-import {
-  BootError,
-  CallAbortedError,
-  CallTimeoutError,
-  describeExit,
-  FlameError,
-  FrameTooLargeError,
-  PoolClosedError,
-  RunnerExitedError,
-  type RunnerExitInfo,
-} from './errors';
-import { newRunnerId, PARENT_ID, parentCookie } from './identity';
-import { ParentListener } from './listener';
+import { CallAbortedError, CallTimeoutError, FrameTooLargeError, PoolClosedError } from './errors';
 import { LocalBackend } from './local-backend';
 import { resolveLogger } from './logger';
-import { duration, type PoolEvent, type PoolHook, type ResolvedPoolOptions } from './options';
-import { COOKIE_ENV, encodeParent, PARENT_ENV } from './parent-env';
-import { bootRunner, type BootedRunner } from './runner-boot';
+import { duration, type ResolvedPoolOptions } from './options';
+import { RunnerFleet, STOP_GRACE_MIN } from './runner-fleet';
 import type { LinkSink } from './runner-link';
-import { Deadlines } from './deadlines';
-import { bootingSlot, type RunnerSlot } from './runner-slot';
-import { RunnerTable } from './runner-table';
+import type { RunnerSlot } from './runner-slot';
+import type { RunnerTable } from './runner-table';
 import { parseTaskName } from './task-name';
-import { timerFor, withinMs } from './timers';
 import { Codec } from './wire/codec';
 import type { CallKind } from './wire/protocol';
 
@@ -53,25 +37,16 @@ export interface SubmitOptions {
   stopSignal?: AbortSignal | undefined;
 }
 
-// How long a lost runner's calls wait for the backend to report the exit status, so the
-// error can say how it ended (killed for memory, exit code...). Usually it is already known.
-const EXIT_INFO_WAIT = 3_000;
-const MIN_RETRY_DELAYS = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
 // An upper bound on a call header's encoded size, less the task name (measured: 58 bytes).
 const CALL_HEADER_BYTES = 96;
-// A runner up this long (ms) counts as a good boot for the `min` boots' back-off.
-const STABLE_AFTER = 5_000;
-const STOP_GRACE_MIN = 1_000;
-const CANCEL_OUTLIVED = 'a cancelled task outlived cancelGrace';
 const NO_BYTES = Buffer.alloc(0);
 
 /**
- * The pool's engine: the queue of calls, the runner slots and their lifecycle. `Pool` is
- * the public face of it.
+ * The pool's engine, calls side: the queue of calls, their deadlines, placing them on the
+ * runners of its `RunnerFleet`, and settling them. `Pool` is the public face of it.
  */
 export class PoolEngine {
   readonly options: ResolvedPoolOptions;
-  readonly #backend: Backend;
   readonly #log: Logger;
   readonly #codec = new Codec();
   readonly #queue = new CallQueue();
@@ -97,25 +72,27 @@ export class PoolEngine {
       this.#release(call.slot!);
     },
   };
+  readonly #fleet: RunnerFleet;
   readonly #slots: RunnerTable;
-  /** Runners out of `#slots` whose backend is still stopping them; close() waits for them. */
-  readonly #leaving = new Set<RunnerSlot>();
-  readonly #taskRoot: string;
-  #listening: Promise<ParentListener> | undefined;
   #busy = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
   #cutGrace: (() => void) | undefined;
   #idleWaiters: Array<() => void> = [];
-  #minFailures = 0;
-  #minRetry: NodeJS.Timeout | undefined;
 
   constructor(options: ResolvedPoolOptions) {
     this.options = options;
-    this.#backend = options.backend ?? getDefaultBackend() ?? new LocalBackend();
+    const backend = options.backend ?? getDefaultBackend() ?? new LocalBackend();
     this.#log = resolveLogger(options.logger).child({ pool: options.name });
-    this.#taskRoot = path.resolve(options.taskRoot);
-    this.#slots = new RunnerTable(options.maxConcurrency, options.singleUse);
+    this.#fleet = new RunnerFleet(options, backend, this.#log, {
+      queued: () => this.#queue.size,
+      pump: () => this.#pump(),
+      failQueued: (room, error) => {
+        while (this.#queue.size > room) this.#settle(this.#queue.shift()!, error);
+      },
+      sink: this.#sink,
+    });
+    this.#slots = this.#fleet.slots;
     if (options.min > 0) queueMicrotask(() => this.#pump());
   }
 
@@ -243,7 +220,8 @@ export class PoolEngine {
 
   // The caller stops waiting. A queued call simply leaves the queue; a running one is
   // aborted on its runner, whose slot stays taken until the runner answers, so a task
-  // that ignores its signal cannot push the runner past maxConcurrency.
+  // that ignores its signal cannot push the runner past maxConcurrency (and past
+  // `cancelGrace` the runner is replaced).
   #giveUp(call: CallState, why: 'timeout' | 'aborted'): void {
     if (call.done) return;
     const slot = call.slot;
@@ -290,15 +268,8 @@ export class PoolEngine {
       { runnerId: slot.id, task: call.task, cancelGrace: this.options.cancelGrace },
       'a cancelled task is still running after cancelGrace; replacing its runner',
     );
-    this.#retireIfDrained(slot);
+    this.#fleet.retireIfDrained(slot);
     this.#pump();
-  }
-
-  // A draining runner stops once only cancelled calls are left on it; they end with it.
-  #retireIfDrained(slot: RunnerSlot): void {
-    if (slot.draining && slot.active === slot.abandoned) {
-      this.#retire(slot, CANCEL_OUTLIVED, STOP_GRACE_MIN);
-    }
   }
 
   #timeoutError(call: CallState): CallTimeoutError {
@@ -319,7 +290,7 @@ export class PoolEngine {
       this.#queue.shift();
       this.#dispatch(call, slot);
     }
-    this.#grow();
+    this.#fleet.grow();
   }
 
   #dispatch(call: CallState, slot: RunnerSlot): void {
@@ -351,12 +322,7 @@ export class PoolEngine {
   #release(slot: RunnerSlot): void {
     slot.active--;
     this.#busy--;
-    if (performance.now() - slot.readyAt >= STABLE_AFTER) this.#minFailures = 0;
-    if (slot.state === 'ready') {
-      if (slot.draining) this.#retireIfDrained(slot);
-      else if (this.options.singleUse) this.#retire(slot, 'single use: call done');
-      else if (slot.active === 0) this.#armIdle(slot);
-    }
+    this.#fleet.released(slot);
     this.#checkIdle();
     this.#pump();
   }
@@ -368,284 +334,20 @@ export class PoolEngine {
     for (const resolve of waiters) resolve();
   }
 
-  // ---- growing ----------------------------------------------------------------------
-
-  // Start runners while queued calls exceed what booting runners will take, and while
-  // fewer than `min` are alive; never past `max` alive (stopping ones count until gone).
-  #grow(): void {
-    if (this.#closed) return;
-    const { max, min } = this.options;
-    const perRunner = this.#slots.perRunner;
-    let booting = this.#slots.count('booting');
-    let live = this.#slots.live();
-
-    while (!this.#closed && this.#slots.size < max && this.#queue.size > booting * perRunner) {
-      this.#boot();
-      booting++;
-      live++;
-    }
-    while (!this.#closed && this.#slots.size < max && live < min && this.#minRetry === undefined) {
-      this.#boot();
-      live++;
-    }
-  }
-
-  #boot(): void {
-    const slot = bootingSlot(newRunnerId(this.options.name));
-    slot.bootDeadline = performance.now() + this.options.bootTimeout;
-    this.#slots.add(slot);
-    this.#hook('onGrowStart', slot.id);
-    void this.#runBoot(slot);
-  }
-
-  async #runBoot(slot: RunnerSlot): Promise<void> {
-    const started = performance.now();
-    const log = this.#log.child({ runnerId: slot.id });
-    log.debug('runner booting');
-
-    let booted: BootedRunner;
-    try {
-      booted = await bootRunner(slot, {
-        backend: this.#backend,
-        pool: this.options.name,
-        bootTimeout: this.options.bootTimeout,
-        logger: log,
-        listening: () => this.#ensureListening(),
-        env: (port) => this.#runnerEnv(slot.id, port, log),
-        sink: this.#sink,
-      });
-    } catch (error) {
-      this.#bootFailed(slot, error, log, started);
-      return;
-    }
-
-    const { instance, link, info } = booted;
-    slot.state = 'ready';
-    link.channel.on('close', () => void this.#lost(slot));
-    link.channel.socket.on('drain', () => this.#pump());
-    instance.exited.then(() => void this.#lost(slot));
-    slot.readyAt = performance.now();
-    const ms = Math.round(performance.now() - started);
-    log.info({ ms, backendId: instance.backendId, host: info.hostname }, 'runner ready');
-    this.#hook('onGrowEnd', slot.id);
-
-    if (this.#closed) {
-      this.#retire(slot, 'pool closed');
-      return;
-    }
-    this.#pump();
-    if (slot.active === 0) this.#armIdle(slot);
-  }
-
-  #runnerEnv(runnerId: string, port: number, log: Logger): Record<string, string> {
-    // Runners write at least their info lines to their own output, so the line saying why a
-    // runner ended is in `docker logs` even when the parent's log is quieter; the parent
-    // re-logs those lines at their own level, so its log stays as quiet as it was asked.
-    const level = log.levelVal > 30 ? 'info' : log.level;
-    const parent = encodeParent({
-      host: this.#backend.parentHost(),
-      port,
-      runnerId,
-      pool: this.options.name,
-      taskRoot: this.#taskRoot,
-      maxFrame: this.options.maxFrameSize,
-      connectTimeout: this.options.bootTimeout,
-      handshakeTimeout: this.options.handshakeTimeout,
-      logLevel: level,
-    });
-    return { [PARENT_ENV]: parent, [COOKIE_ENV]: parentCookie() };
-  }
-
-  #ensureListening(): Promise<ParentListener> {
-    this.#listening ??= (async () => {
-      await this.#backend.init?.({
-        pool: this.options.name,
-        parentId: PARENT_ID,
-        logger: this.#log,
-        timeoutMs: this.options.bootTimeout,
-      });
-      const listener = new ParentListener({
-        host: this.#backend.listenHost(),
-        cookie: parentCookie(),
-        handshakeTimeout: this.options.handshakeTimeout,
-        maxFrame: this.options.maxFrameSize,
-        logger: this.#log,
-      });
-      await listener.listen();
-      this.#log.debug(
-        { port: listener.port, backend: this.#backend.kind },
-        'listening for runners',
-      );
-      return listener;
-    })();
-    // A failed start (say, a backend misconfigured) is tried again by the next boot.
-    this.#listening.catch(() => (this.#listening = undefined));
-    return this.#listening;
-  }
-
-  #bootFailed(slot: RunnerSlot, cause: unknown, log: Logger, started: number): void {
-    const error =
-      cause instanceof FlameError
-        ? cause
-        : new BootError(slot.id, cause instanceof Error ? cause.message : String(cause), { cause });
-    slot.state = 'gone';
-    this.#slots.remove(slot);
-    slot.link?.channel.destroy();
-    // A backend that ignores the abort may still finish starting: what it started is
-    // stopped then, and close() waits for that, but no longer than the boot's own deadline
-    // (a start() that never settles must not hold close() up).
-    let stopped: Promise<unknown> = Promise.resolve();
-    if (slot.instance !== undefined) {
-      stopped = slot.instance.stop(0);
-    } else if (slot.starting !== undefined) {
-      const late = slot.starting.then(
-        (started) => started.stop(0),
-        () => undefined,
-      );
-      stopped = withinMs(late, Math.max(0, slot.bootDeadline - performance.now()));
-    }
-    this.#leave(
-      slot,
-      stopped.then(() => undefined),
-    );
-
-    if (!(error instanceof PoolClosedError)) {
-      log.warn(
-        { err: error, ms: Math.round(performance.now() - started) },
-        'runner failed to boot',
-      );
-    }
-    this.#hook('onGrowEnd', slot.id, error);
-    this.#failBeyondCapacity(error);
-    if (this.#slots.live() < this.options.min && !this.#closed) this.#delayMinBoots();
-    this.#pump();
-  }
-
-  // A failed boot fails the queued calls that no other runner will take: those beyond
-  // the room of ready runners and of the boots still under way. Without this, a broken
-  // image would be booted again and again for the same callers until their deadlines.
-  #failBeyondCapacity(error: Error): void {
-    const room = this.#slots.room();
-    while (this.#queue.size > room) this.#settle(this.#queue.shift()!, error);
-  }
-
-  #delayMinBoots(): void {
-    const delay = MIN_RETRY_DELAYS[Math.min(this.#minFailures++, MIN_RETRY_DELAYS.length - 1)]!;
-    if (this.#minRetry !== undefined) return;
-    this.#minRetry = setTimeout(() => {
-      this.#minRetry = undefined;
-      this.#pump();
-    }, delay);
-    this.#minRetry.unref();
-  }
-
-  // ---- shrinking --------------------------------------------------------------------
-
-  #armIdle(slot: RunnerSlot): void {
-    const after = this.options.idleShutdownAfter;
-    if (slot.idleTimer !== undefined || !Number.isFinite(after)) return;
-    slot.idleTimer = timerFor(after, () => {
-      slot.idleTimer = undefined;
-      if (slot.state === 'ready' && slot.active === 0 && this.#slots.live() > this.options.min) {
-        this.#retire(slot, 'idle');
-      }
-    });
-    slot.idleTimer?.unref();
-  }
-
-  /** Tells a runner to leave and makes sure it does; `#lost` then takes it out. */
-  #retire(slot: RunnerSlot, reason: string, graceMs = this.options.shutdownTimeout): void {
-    if (slot.state !== 'ready') return;
-    slot.state = 'stopping';
-    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
-    slot.idleTimer = undefined;
-    this.#log.debug({ runnerId: slot.id, reason }, 'runner stopping');
-    slot.link!.stop(reason);
-    void slot.instance!.stop(graceMs).finally(() => void this.#lost(slot));
-  }
-
-  // The runner's connection closed or its process ended, whichever came first. Its calls
-  // fail with RunnerExitedError (never a timeout), and the pool goes on without it.
-  async #lost(slot: RunnerSlot): Promise<void> {
-    if (slot.state === 'gone') return;
-    const expected = slot.state === 'stopping';
-    slot.state = 'gone';
-    if (slot.idleTimer !== undefined) clearTimeout(slot.idleTimer);
-    this.#slots.remove(slot);
-    const link = slot.link!;
-    link.channel.destroy();
-    // Leaving at once, so a close() from now on waits for this runner and its calls.
-    this.#leave(slot, slot.instance!.stop(this.options.shutdownTimeout));
-    // A runner that dies soon after it came up is likely to do it again: boots that keep
-    // `min` up back off instead of looping.
-    if (!expected && performance.now() - slot.readyAt < STABLE_AFTER) this.#delayMinBoots();
-
-    let exit: RunnerExitInfo = { reason: 'connection lost' };
-    if (link.pending > 0 || !expected) {
-      exit = await Promise.race([
-        slot.instance!.exited,
-        new Promise<RunnerExitInfo>((resolve) =>
-          setTimeout(() => resolve({ reason: 'connection lost' }), EXIT_INFO_WAIT).unref(),
-        ),
-      ]);
-    }
-    if (link.pending > 0) {
-      // A runner replaced for a cancelled task that would not end says so to its callers.
-      if (slot.draining) exit = { ...exit, reason: `stopped: ${CANCEL_OUTLIVED}` };
-      link.failAll(new RunnerExitedError(slot.id, exit));
-    }
-
-    const fields = { runnerId: slot.id, exit: describeExit(exit) };
-    if (expected) this.#log.debug(fields, 'runner stopped');
-    else this.#log.warn(fields, 'runner exited unexpectedly');
-    this.#hook('onShrink', slot.id);
-    this.#pump();
-  }
-
-  #leave(slot: RunnerSlot, stopped: Promise<void>): void {
-    this.#leaving.add(slot);
-    const gone = () => {
-      this.#leaving.delete(slot);
-      slot.leave();
-    };
-    stopped.then(gone, gone);
-  }
-
   // ---- closing ----------------------------------------------------------------------
 
   async #shutdown(grace: number): Promise<void> {
     this.#closed = true;
     const started = performance.now();
     const closedError = new PoolClosedError(this.options.name);
-    if (this.#minRetry !== undefined) clearTimeout(this.#minRetry);
 
     for (const call of this.#queue.drain()) this.#settle(call, closedError);
-    for (const slot of this.#slots.all()) {
-      if (slot.state === 'booting') slot.boot.abort(closedError);
-      // Children run until stopped: stop them now, as their handles' stop() would, so
-      // close() waits for them to return rather than for the whole grace period.
-      else if (slot.state === 'ready') slot.link!.stopChildren();
-    }
-
+    this.#fleet.closeDoors(closedError);
     await this.#drainCalls(grace);
-    for (const slot of [...this.#slots.all(), ...this.#leaving]) {
-      if (slot.link === undefined) continue;
-      if (slot.state !== 'gone') slot.link.cancelAll('closing');
-      slot.link.failAll(closedError);
-    }
-
+    this.#fleet.abortCalls(closedError);
     // What is left of the grace period, but at least a second: the runners were told to
     // stop over the wire, and one whose event loop is stuck is killed after that.
-    const stopGrace = Math.max(STOP_GRACE_MIN, grace - (performance.now() - started));
-    const slots = this.#slots.all();
-    for (const slot of slots) this.#retire(slot, 'pool closed', stopGrace);
-    await Promise.all([...slots, ...this.#leaving].map((slot) => slot.gone));
-    // A listener still starting (a backend init that never answers) is closed when it
-    // comes, without holding up close().
-    void this.#listening?.then(
-      (listener) => listener.close(),
-      () => undefined,
-    );
+    await this.#fleet.stopAll(Math.max(STOP_GRACE_MIN, grace - (performance.now() - started)));
     this.#log.info({ ms: Math.round(performance.now() - started) }, 'pool closed');
   }
 
@@ -660,17 +362,5 @@ export class PoolEngine {
       this.#cutGrace = done;
       this.#idleWaiters.push(done);
     });
-  }
-
-  #hook(name: 'onGrowStart' | 'onGrowEnd' | 'onShrink', runnerId: string, error?: Error): void {
-    const hook: PoolHook | undefined = this.options[name];
-    if (hook === undefined) return;
-    const event: PoolEvent = { pool: this.options.name, runnerCount: this.#slots.size, runnerId };
-    if (error !== undefined) event.error = error;
-    try {
-      hook(event);
-    } catch (hookError) {
-      this.#log.error({ err: hookError, hook: name }, 'pool hook threw');
-    }
   }
 }
