@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import type { Backend } from './backend';
-import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME } from './wire/protocol';
+import { MAX_TIMER_DELAY } from './timers';
+import { ABSOLUTE_MAX_FRAME, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME } from './wire/protocol';
 
 /** What a lifecycle hook is told. */
 export interface PoolEvent {
@@ -125,7 +126,8 @@ const KNOWN = new Set<string>([
   'onShrink',
 ]);
 
-function show(value: unknown): string {
+/** A value as an error message shows it: strings quoted, other values with their type. */
+export function showValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'bigint')
     return `${String(value)} (${typeof value})`;
@@ -142,26 +144,43 @@ function given(options: PoolOptions, key: keyof typeof POOL_DEFAULTS): unknown {
   return options[key] === undefined ? POOL_DEFAULTS[key] : options[key];
 }
 
-function integer(options: PoolOptions, key: keyof PoolOptions, min: number, fallback: number) {
+function integer(
+  options: PoolOptions,
+  key: keyof PoolOptions,
+  min: number,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+) {
   const value = options[key] === undefined ? fallback : options[key];
   if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new TypeError(`options.${key} must be a number, received ${show(value)}`);
+    throw new TypeError(`options.${key} must be a number, received ${showValue(value)}`);
   }
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`options.${key} must be an integer >= ${min}, received ${show(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const bounds = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new RangeError(
+      `options.${key} must be an integer ${bounds}, received ${showValue(value)}`,
+    );
   }
   return value;
 }
 
-/** A duration in ms: a positive integer, or Infinity where `infinite` allows it. */
+/**
+ * A duration in ms: a positive integer no longer than Node's longest timer (a longer one
+ * would fire at once), or, where `infinite` allows it, Infinity; there a longer one means
+ * Infinity too.
+ */
 export function duration(value: unknown, key: string, infinite = false): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new TypeError(`options.${key} must be a number of milliseconds, received ${show(value)}`);
+    throw new TypeError(
+      `options.${key} must be a number of milliseconds, received ${showValue(value)}`,
+    );
   }
-  if (value === Infinity && infinite) return value;
-  if (!Number.isInteger(value) || value <= 0) {
-    const rule = infinite ? 'a positive integer or Infinity' : 'a positive integer';
-    throw new RangeError(`options.${key} must be ${rule}, received ${show(value)}`);
+  if (infinite && value > MAX_TIMER_DELAY) return Infinity;
+  if (!Number.isInteger(value) || value <= 0 || value > MAX_TIMER_DELAY) {
+    const rule = infinite
+      ? 'a positive integer or Infinity'
+      : `a positive integer up to ${MAX_TIMER_DELAY} (the longest timer Node keeps)`;
+    throw new RangeError(`options.${key} must be ${rule}, received ${showValue(value)}`);
   }
   return value;
 }
@@ -169,7 +188,7 @@ export function duration(value: unknown, key: string, infinite = false): number 
 function hook(options: PoolOptions, key: 'onGrowStart' | 'onGrowEnd' | 'onShrink') {
   const value = options[key];
   if (value !== undefined && typeof value !== 'function') {
-    throw new TypeError(`options.${key} must be a function, received ${show(value)}`);
+    throw new TypeError(`options.${key} must be a function, received ${showValue(value)}`);
   }
   return value;
 }
@@ -177,17 +196,19 @@ function hook(options: PoolOptions, key: 'onGrowStart' | 'onGrowEnd' | 'onShrink
 /** Checks every option and fills in the defaults. Throws TypeError or RangeError. */
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`options must be an object, received ${show(options)}`);
+    throw new TypeError(`options must be an object, received ${showValue(options)}`);
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new TypeError(`options.${key} is not a pool option`);
   }
   if (typeof options.name !== 'string' || options.name.trim() === '') {
-    throw new TypeError(`options.name must be a non-empty string, received ${show(options.name)}`);
+    throw new TypeError(
+      `options.name must be a non-empty string, received ${showValue(options.name)}`,
+    );
   }
   if (!/^[\w.-]{1,64}$/.test(options.name)) {
     throw new RangeError(
-      `options.name may hold letters, digits, "_", "." and "-" (at most 64), received ${show(options.name)}`,
+      `options.name may hold letters, digits, "_", "." and "-" (at most 64), received ${showValue(options.name)}`,
     );
   }
 
@@ -201,20 +222,24 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     (typeof backend !== 'object' || typeof backend?.start !== 'function')
   ) {
     throw new TypeError(
-      `options.backend must be a Backend (an object with start()), received ${show(backend)}`,
+      `options.backend must be a Backend (an object with start()), received ${showValue(backend)}`,
     );
   }
   const logger = options.logger;
   if (logger !== undefined && logger !== false && typeof logger?.child !== 'function') {
-    throw new TypeError(`options.logger must be a pino logger or false, received ${show(logger)}`);
+    throw new TypeError(
+      `options.logger must be a pino logger or false, received ${showValue(logger)}`,
+    );
   }
   const singleUse = given(options, 'singleUse');
   if (typeof singleUse !== 'boolean') {
-    throw new TypeError(`options.singleUse must be a boolean, received ${show(singleUse)}`);
+    throw new TypeError(`options.singleUse must be a boolean, received ${showValue(singleUse)}`);
   }
   const taskRoot = options.taskRoot ?? process.cwd();
   if (typeof taskRoot !== 'string' || taskRoot === '') {
-    throw new TypeError(`options.taskRoot must be a directory path, received ${show(taskRoot)}`);
+    throw new TypeError(
+      `options.taskRoot must be a directory path, received ${showValue(taskRoot)}`,
+    );
   }
 
   return {
@@ -231,7 +256,13 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     singleUse,
     taskRoot,
     logger,
-    maxFrameSize: integer(options, 'maxFrameSize', 1024, POOL_DEFAULTS.maxFrameSize),
+    maxFrameSize: integer(
+      options,
+      'maxFrameSize',
+      1024,
+      POOL_DEFAULTS.maxFrameSize,
+      ABSOLUTE_MAX_FRAME,
+    ),
     handshakeTimeout: duration(given(options, 'handshakeTimeout'), 'handshakeTimeout'),
     onGrowStart: hook(options, 'onGrowStart'),
     onGrowEnd: hook(options, 'onGrowEnd'),

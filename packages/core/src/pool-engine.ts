@@ -181,12 +181,13 @@ export class PoolEngine {
         prevExpiring: undefined,
         nextExpiring: undefined,
       };
-      this.#deadlines.add(call, timeout);
+      // Listeners before the deadline: nothing may be armed for a call that never queued.
       if (signal !== undefined) {
         call.onAbort = () => this.#giveUp(call, 'aborted');
         signal.addEventListener('abort', call.onAbort, { once: true });
       }
       options.stopSignal?.addEventListener('abort', () => this.#stopChild(call), { once: true });
+      this.#deadlines.add(call, timeout);
       this.#queue.push(call);
       this.#pump();
     });

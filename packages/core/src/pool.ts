@@ -1,8 +1,11 @@
 import type { Logger } from 'pino';
+import { checkCallOptions, type CallOptions } from './call-options';
 import { PoolClosedError } from './errors';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options';
 import { PoolEngine, type PoolStats } from './pool-engine';
 import type { RemoteModule } from './typed-module';
+
+export type { CallOptions } from './call-options';
 
 const NOT_EXPORTS = new Set([
   'then',
@@ -14,17 +17,6 @@ const NOT_EXPORTS = new Set([
   'asymmetricMatch',
   '$$typeof',
 ]);
-
-/** Per-call options. */
-export interface CallOptions {
-  /**
-   * Deadline of this call in ms, covering queue wait, boot and run. `Infinity` waits
-   * forever. @default the pool's `timeout` (for `placeChild`: Infinity)
-   */
-  timeout?: number;
-  /** Aborting it rejects the call with `CallAbortedError` and aborts the task's signal. */
-  signal?: AbortSignal;
-}
 
 /** A long-running function placed on a runner by `pool.placeChild()`. */
 export interface ChildHandle<T = unknown> {
@@ -81,7 +73,7 @@ export class Pool {
     // The engine's promise itself, not one more async wrapper around it; bad
     // input still rejects (never throws), as from an async function.
     try {
-      return this.#engine.submit(task, args, 'call', options) as Promise<T>;
+      return this.#engine.submit(task, args, 'call', checkCallOptions(options)) as Promise<T>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -93,6 +85,7 @@ export class Pool {
    * (task name, arguments) still throws here, synchronously.
    */
   cast(task: string, args: unknown[] = [], options: CallOptions = {}): void {
+    checkCallOptions(options);
     const failed = (error: unknown) =>
       this.#engine.logger.warn({ task, err: error }, 'cast failed');
     // A closed pool is a failure of the work, not bad input: logged like any other.
@@ -112,6 +105,7 @@ export class Pool {
     args: unknown[] = [],
     options: CallOptions = {},
   ): Promise<ChildHandle<T>> {
+    checkCallOptions(options);
     const stopper = new AbortController();
     let onStarted!: () => void;
     const started = new Promise<void>((resolve) => (onStarted = resolve));
@@ -142,6 +136,7 @@ export class Pool {
    * const png = await thumbs.render('/data/cat.jpg'); // checked by the compiler
    */
   module<M>(modulePath: string, options: CallOptions = {}): RemoteModule<M> {
+    checkCallOptions(options);
     return new Proxy({} as RemoteModule<M>, {
       get: (_target, property) => {
         // Not exports: what promise, JSON and inspection machinery probe an object for.

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { Pool, POOL_DEFAULTS } from '@flame-node/core';
 
 describe('pool options', () => {
@@ -36,6 +36,10 @@ describe('pool options', () => {
     [{ name: 'x', max: null }, TypeError, /options\.max must be a number, received null/],
     [{ name: 'x', max: NaN }, TypeError, /options\.max must be a number, received NaN/],
     [{ name: 'x', shutdownTimeout: Infinity }, RangeError, /received Infinity \(number\)/],
+    [{ name: 'x', bootTimeout: 2 ** 31 }, RangeError, /options\.bootTimeout must be a positive integer up to 2147483647/],
+    [{ name: 'x', shutdownTimeout: 2 ** 31 }, RangeError, /options\.shutdownTimeout must be a positive integer up to/],
+    [{ name: 'x', handshakeTimeout: 2 ** 40 }, RangeError, /options\.handshakeTimeout must be a positive integer up to/],
+    [{ name: 'x', maxFrameSize: 2 ** 40 }, RangeError, /options\.maxFrameSize must be an integer from 1024 to 4294967295/],
     [{ name: 'x', cancelGrace: -1 }, RangeError, /options\.cancelGrace must be a positive integer or Infinity/],
   ])('%j is refused', (options, Type, message) => {
     expect(() => new Pool(options as never)).toThrow(Type);
@@ -45,5 +49,29 @@ describe('pool options', () => {
   it('accepts Infinity where waiting forever makes sense', () => {
     const pool = new Pool({ name: 'x', timeout: Infinity, idleShutdownAfter: Infinity, logger: false });
     expect(pool.options.timeout).toBe(Infinity);
+  });
+
+  // Node fires a timer longer than 2^31-1 ms after 1 ms; there, such a wait means forever.
+  it('takes a wait longer than the longest timer as Infinity where Infinity is allowed', () => {
+    const pool = new Pool({ name: 'x', timeout: 2 ** 31, cancelGrace: 2 ** 40, logger: false });
+    expect(pool.options).toMatchObject({ timeout: Infinity, cancelGrace: Infinity });
+  });
+});
+
+describe('call options', () => {
+  const pool = new Pool({ name: 'call-options', logger: false });
+  afterAll(() => pool.close());
+
+  it.each([
+    [{ timout: 5 }, /options\.timout is not a call option \(timeout, signal\)/],
+    [{ signal: { aborted: false } }, /options\.signal must be an AbortSignal, received \{"aborted":false\}/],
+    [{ signal: null }, /options\.signal must be an AbortSignal, received null/],
+    [{ timeout: -1 }, /options\.timeout must be a positive integer or Infinity/],
+  ])('%j is refused before anything runs', async (options, message) => {
+    await expect(pool.call('tasks/basic#echo', [], options as never)).rejects.toThrow(message);
+    expect(() => pool.cast('tasks/basic#echo', [], options as never)).toThrow(message);
+    await expect(pool.placeChild('tasks/basic#echo', [], options as never)).rejects.toThrow(message);
+    expect(() => pool.module('tasks/basic', options as never)).toThrow(message);
+    expect(pool.stats()).toEqual({ runners: 0, booting: 0, busy: 0, queued: 0 });
   });
 });
