@@ -27,12 +27,14 @@ const DROPPED_FIELDS = new Set([
 /**
  * Re-logs one output line of a runner through the parent's logger and returns its short form
  * for the tail. The runner agent logs pino JSON: those lines keep their level and fields.
- * Other lines go out at debug (stdout) or info (stderr).
+ * Other lines are a task's own output (console.log, console.error, a library's warnings):
+ * stdout goes out at info and stderr at warn, so what a task writes to stderr shows at the
+ * default level and its console.log once the level is info.
  */
 export function relayRunnerLine(logger: Logger, stream: OutputStream, line: string): string {
   const record = parsePinoLine(line);
   if (!record) {
-    logger[stream === 'stderr' ? 'info' : 'debug']({ stream }, line);
+    logger[stream === 'stderr' ? 'warn' : 'info']({ stream }, line);
     return line;
   }
 
