@@ -85,7 +85,19 @@ export function describeExit(exit: RunnerExitInfo): string {
     parts.push(`exit code ${exit.code}`);
   }
   if (exit.reason) parts.push(exit.reason);
+  // The runner agent logs why it died (an uncaught exception in a task, say) as its last
+  // fatal line; the caller should not have to dig it out of the log tail.
+  const fatal = lastFatalLine(exit.logTail ?? []);
+  if (fatal !== undefined) parts.push(`the runner said: ${fatal}`);
   return parts.length > 0 ? parts.join(', ') : 'connection lost';
+}
+
+/** The last fatal line of a runner's log tail, without its level (see `relayRunnerLine`). */
+function lastFatalLine(tail: readonly string[]): string | undefined {
+  for (let i = tail.length - 1; i >= 0; i--) {
+    if (tail[i]!.startsWith('fatal: ')) return tail[i]!.slice('fatal: '.length);
+  }
+  return undefined;
 }
 
 /** The runner a call was on went away before the call finished. */
@@ -181,4 +193,52 @@ export class FrameTooLargeError extends FlameError {
       `${what} is ${size} bytes encoded, over the frame limit of ${limit} bytes (maxFrameSize)`,
     );
   }
+}
+
+/** What a task's module threw while it loaded, as it crosses the wire. */
+export interface ModuleErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/**
+ * A task's module exists but failed to load: a syntax error, a throw at its top level, a
+ * dependency of its own that is missing. `moduleError` is what the module threw; its stack
+ * names the file and line (for a syntax error, in its first lines). A module that does not
+ * exist is a `TaskNotFoundError` instead.
+ */
+export class TaskLoadError extends FlameError {
+  readonly task: string;
+  readonly moduleError: ModuleErrorInfo;
+
+  constructor(task: string, moduleError: ModuleErrorInfo, options?: { cause?: unknown }) {
+    const where = locate(moduleError);
+    super(
+      'FLAME_ERR_TASK_LOAD',
+      `task ${JSON.stringify(task)}: its module failed to load: ` +
+        `${moduleError.name}: ${moduleError.message}${where ? ` (at ${where})` : ''}`,
+      options,
+    );
+    this.task = task;
+    this.moduleError = moduleError;
+    if (moduleError.stack) {
+      this.stack = `${moduleError.stack}\n    at <flame load> ${task}\n${this.stack ?? ''}`;
+    }
+  }
+}
+
+// The first place in a load error's stack that is the app's code: the `file:line` header V8
+// puts above a syntax error's name, else the first frame that is not Node's own loader.
+function locate({ name, stack }: ModuleErrorInfo): string | undefined {
+  if (stack === undefined) return undefined;
+  // A stack that does not start with the error's name starts with that header; a message
+  // ending in a port (`connect db:5432`) must not pass for one.
+  const header = /^(.+:\d+)\n/.exec(stack);
+  if (header !== null && !stack.startsWith(name) && !header[1].includes(': ')) return header[1];
+
+  for (const frame of stack.matchAll(/^\s+at (?:.* \()?(.+?:\d+:\d+)\)?$/gm)) {
+    if (!frame[1].startsWith('node:')) return frame[1];
+  }
+  return undefined;
 }

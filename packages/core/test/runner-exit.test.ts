@@ -30,3 +30,17 @@ describe.each([
     expect(pool.stats()).toMatchObject({ runners: 1, busy: 0, queued: 0 });
   });
 });
+
+describe('a runner killed by an uncaught exception in a task', () => {
+  it('tells the calls on it why, in the RunnerExitedError message', async () => {
+    const pool = testPool({ max: 1, maxConcurrency: 2 });
+    const bystander = timed(pool.call('tasks/basic#sleep', [10_000]));
+    await pool.call('tasks/sabotage#crashLater');
+
+    const { error } = await bystander;
+    expect(error).toBeInstanceOf(RunnerExitedError);
+    expect((error as Error).message).toMatch(
+      /exit code 1, the runner said: uncaught exception in a task \(Error: boom outside any call\)/,
+    );
+  });
+});
