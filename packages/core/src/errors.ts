@@ -23,7 +23,9 @@ export interface RemoteErrorInfo {
 
 /**
  * The task threw (or rejected). `remoteName`, `message`, `remoteCode` and `remoteStack` are the
- * task's own; `stack` carries the remote stack followed by the caller's.
+ * task's own; `stack` is the remote stack, ending in a frame naming the task. (The error is
+ * made where the reply arrives, so no frame of the caller's could follow it: only
+ * flame-node's own, which are left out.)
  */
 export class RemoteError extends FlameError {
   readonly remoteName: string;
@@ -38,7 +40,7 @@ export class RemoteError extends FlameError {
     this.remoteStack = info.stack;
     this.remoteCode = info.code;
     if (info.stack) {
-      this.stack = `${info.stack}\n    at <flame call> ${task}\n${this.stack ?? ''}`;
+      this.stack = `${info.stack}\n    at <flame call> ${task}`;
     }
   }
 }

@@ -20,6 +20,8 @@ describe('a task that throws', () => {
     // The remote stack names the fixture's file: it came from the runner.
     expect(remote.remoteStack).toMatch(/fixtures[\\/]tasks[\\/]basic\.js/);
     expect(remote.stack).toContain(remote.remoteStack!);
+    // It ends naming the task; flame-node's own receive path is not part of it.
+    expect(remote.stack).toMatch(/\n {4}at <flame call> tasks\/basic#fail$/);
   });
 
   it('does the same for an async rejection, and the runner keeps serving', async () => {
