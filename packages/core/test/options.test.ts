@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Pool, POOL_DEFAULTS } from '@flame-node/core';
+import { ConfigurationError, Pool, POOL_DEFAULTS } from '@flame-node/core';
 
 describe('pool options', () => {
   it('fills the documented defaults', () => {
@@ -55,6 +55,20 @@ describe('pool options', () => {
   it('takes a wait longer than the longest timer as Infinity where Infinity is allowed', () => {
     const pool = new Pool({ name: 'x', timeout: 2 ** 31, cancelGrace: 2 ** 40, logger: false });
     expect(pool.options).toMatchObject({ timeout: Infinity, cancelGrace: Infinity });
+  });
+});
+
+describe('FLAME_LOG_LEVEL', () => {
+  const saved = process.env.FLAME_LOG_LEVEL;
+  afterAll(() => {
+    if (saved === undefined) delete process.env.FLAME_LOG_LEVEL;
+    else process.env.FLAME_LOG_LEVEL = saved;
+  });
+
+  it('names the variable when its level is unknown', () => {
+    process.env.FLAME_LOG_LEVEL = 'verbose';
+    expect(() => new Pool({ name: 'x' })).toThrow(ConfigurationError);
+    expect(() => new Pool({ name: 'x' })).toThrow(/FLAME_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; it is "verbose"/);
   });
 });
 
