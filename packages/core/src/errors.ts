@@ -215,17 +215,21 @@ export class TaskLoadError extends FlameError {
   readonly moduleError: ModuleErrorInfo;
 
   constructor(task: string, moduleError: ModuleErrorInfo, options?: { cause?: unknown }) {
+    // The place goes before the module's message, which may run over several lines
+    // (a missing dependency's "Require stack").
     const where = locate(moduleError);
     super(
       'FLAME_ERR_TASK_LOAD',
-      `task ${JSON.stringify(task)}: its module failed to load: ` +
-        `${moduleError.name}: ${moduleError.message}${where ? ` (at ${where})` : ''}`,
+      `task ${JSON.stringify(task)}: its module failed to load${where ? ` at ${where}` : ''}: ` +
+        `${moduleError.name}: ${moduleError.message}`,
       options,
     );
     this.task = task;
     this.moduleError = moduleError;
+    // As for RemoteError: the module's stack, then a frame naming the task. The frames of
+    // the place this error is made are flame-node's own and say nothing about the module.
     if (moduleError.stack) {
-      this.stack = `${moduleError.stack}\n    at <flame load> ${task}\n${this.stack ?? ''}`;
+      this.stack = `${moduleError.stack}\n    at <flame load> ${task}`;
     }
   }
 }

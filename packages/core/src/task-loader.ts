@@ -1,14 +1,26 @@
+import { execFile } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { TaskNotFoundError } from './errors';
+import { TaskLoadError, TaskNotFoundError } from './errors';
 import { parseTaskName } from './task-name';
+import { toWireError } from './wire-error';
 
 export type TaskFunction = (...args: unknown[]) => unknown;
 
 // Extensions a task module may have. JSON and native addons are not tasks.
 const EXTENSIONS = ['', '.js', '.cjs', '.mjs', '/index.js', '/index.cjs', '/index.mjs'];
+
+// TypeScript sources, each with the JavaScript extension it compiles to.
+const TYPESCRIPT = new Map([
+  ['.ts', '.js'],
+  ['.cts', '.cjs'],
+  ['.mts', '.mjs'],
+]);
+
+// How long `node --check` may take to place an ES module's syntax error (see importFile).
+const CHECK_TIMEOUT = 5_000;
 
 /**
  * Finds and loads task functions inside one root directory, for the runner agent.
@@ -16,7 +28,7 @@ const EXTENSIONS = ['', '.js', '.cjs', '.mjs', '/index.js', '/index.cjs', '/inde
  */
 export class TaskLoader {
   readonly #root: string;
-  readonly #modules = new Map<string, Promise<Record<string, unknown>>>();
+  readonly #modules = new Map<string, Promise<unknown>>();
   // Resolved functions by task name, so a warm call does no path work at all.
   readonly #functions = new Map<string, TaskFunction>();
 
@@ -38,8 +50,9 @@ export class TaskLoader {
   }
 
   /**
-   * Resolves `task` to its function, or throws a `TaskNotFoundError` naming what is missing.
-   * A task found once is not looked up again: the file system is not read on a warm call.
+   * Resolves `task` to its function, or throws a `TaskNotFoundError` naming what is missing,
+   * or a `TaskLoadError` carrying what its module threw while loading. A task found once is
+   * not looked up again: the file system is not read on a warm call.
    */
   async load(task: string): Promise<TaskFunction> {
     const known = this.#functions.get(task);
@@ -61,12 +74,16 @@ export class TaskLoader {
       loading.catch(() => this.#modules.delete(file));
     }
 
-    let exports: Record<string, unknown>;
+    let exports: unknown;
     try {
       exports = await loading;
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new TaskNotFoundError(task, `module ${module} failed to load: ${reason}`);
+      // Deleted between resolving and loading: still a missing module, not a broken one.
+      if (!existsSync(file)) {
+        throw new TaskNotFoundError(task, `module ${module} not found in ${this.#root}`);
+      }
+      const { name, message, stack } = toWireError(error);
+      throw new TaskLoadError(task, { name, message, stack }, { cause: error });
     }
     return pickExport(task, module, exportName, exports);
   }
@@ -89,16 +106,39 @@ export class TaskLoader {
       if (!/\.(c|m)?js$/.test(real)) continue;
       return real;
     }
-    const source = ['.ts', '.mts', '.cts'].find((extension) => existsSync(base + extension));
+
+    const source = typeScriptSource(base);
     if (source !== undefined) {
+      const relative = path.relative(this.#root, source);
+      const shown = relative === module ? '' : ` (${relative})`;
+      const extension = path.extname(module);
+      // A name that spells out `.ts` would still miss once compiled: say what it becomes.
+      const rename = TYPESCRIPT.has(extension)
+        ? `, then call it as "${module.slice(0, -extension.length)}${task.slice(module.length)}"`
+        : '';
       throw new TaskNotFoundError(
         task,
-        `module ${module} is TypeScript (${module}${source}); tasks run from compiled JavaScript: ` +
-          `set the pool's taskRoot to your build output (e.g. taskRoot: __dirname in dist/)`,
+        `module ${module} is TypeScript source${shown}, which the runner does not run: ` +
+          'compile it to JavaScript and point taskRoot at the compiled output ' +
+          `(e.g. taskRoot: __dirname in a file of dist/)${rename}`,
       );
     }
     throw new TaskNotFoundError(task, `module ${module} not found in ${this.#root}`);
   }
+}
+
+// The TypeScript file `base` names, if no JavaScript was found for it: `base` itself
+// (`tasks/thumbs.ts`), `base` plus an extension or `/index.ts`, or the source of the
+// JavaScript file it names (`tasks/thumbs.js`, as TypeScript's own imports spell it).
+function typeScriptSource(base: string): string | undefined {
+  const candidates: string[] = [];
+  const extension = path.extname(base);
+  if (TYPESCRIPT.has(extension)) candidates.push(base);
+  for (const [source, compiled] of TYPESCRIPT) {
+    candidates.push(base + source, `${base}/index${source}`);
+    if (extension === compiled) candidates.push(base.slice(0, -compiled.length) + source);
+  }
+  return candidates.find((candidate) => existsSync(candidate));
 }
 
 function isInside(root: string, file: string): boolean {
@@ -108,25 +148,55 @@ function isInside(root: string, file: string): boolean {
 
 const requireFrom = createRequire(__filename);
 
-async function importFile(file: string): Promise<Record<string, unknown>> {
+async function importFile(file: string): Promise<unknown> {
   if (!file.endsWith('.mjs')) {
     try {
-      return requireFrom(file) as Record<string, unknown>;
+      return requireFrom(file) as unknown;
     } catch (error) {
       // An ES module (by extension or "type": "module") cannot be required on Node 20.
       if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;
     }
   }
-  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  try {
+    return (await import(pathToFileURL(file).href)) as unknown;
+  } catch (error) {
+    if (error instanceof SyntaxError) await placeSyntaxError(error, file);
+    throw error;
+  }
+}
+
+// require() puts the file and line of a syntax error, with the line's text, above the
+// error's stack; import() does not (Node 20), and what is left names only Node's loader.
+// `node --check` prints that same header for the file. It runs only when the module failed
+// to load, once per attempt; a dependency's syntax error passes the check and stays unplaced.
+async function placeSyntaxError(error: SyntaxError, file: string): Promise<void> {
+  if (error.stack === undefined || !error.stack.startsWith('SyntaxError')) return;
+  const stderr = await new Promise<string>((resolve) => {
+    execFile(process.execPath, ['--check', file], { timeout: CHECK_TIMEOUT }, (_, __, text) =>
+      resolve(String(text)),
+    );
+  });
+
+  const end = stderr.indexOf('\n\nSyntaxError');
+  if (end > 0 && stderr.startsWith(`${file}:`)) {
+    error.stack = `${stderr.slice(0, end)}\n\n${error.stack}`;
+  }
 }
 
 function pickExport(
   task: string,
   module: string,
   exportName: string,
-  exports: Record<string, unknown>,
+  exports: unknown,
 ): TaskFunction {
-  let value = exports[exportName];
+  // Only the module's own exports are tasks: what every object inherits (`constructor`,
+  // `toString`, `hasOwnProperty`, a function's `call`) must not be callable by name. An ES
+  // module's namespace has a null prototype, so its own properties are exactly its exports.
+  const own =
+    exports !== null &&
+    (typeof exports === 'object' || typeof exports === 'function') &&
+    Object.hasOwn(exports, exportName);
+  let value = own ? (exports as Record<string, unknown>)[exportName] : undefined;
   // A CommonJS module that assigns a function to module.exports is its own default export.
   if (value === undefined && exportName === 'default' && typeof exports === 'function') {
     value = exports;

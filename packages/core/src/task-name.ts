@@ -13,8 +13,9 @@ const EXPORT_NAME = /^[A-Za-z_$][\w$]*$/;
 /**
  * Checks and splits `"path/to/module#export"` (`#export` defaults to `default`). Only
  * relative paths inside the task root are allowed: absolute paths, `..` segments, URLs,
- * package names (`child_process`, `node:fs`, anything under node_modules) are refused here,
- * before anything is sent or loaded. Symlinks are checked by the runner when it resolves.
+ * package names (`child_process`, `node:fs`, anything under node_modules) and the root
+ * itself (`.`) are refused here, before anything is sent or loaded. Symlinks are checked by
+ * the runner when it resolves.
  */
 export function parseTaskName(task: unknown): TaskName {
   if (typeof task !== 'string' || task.length === 0) {
@@ -39,6 +40,15 @@ function refuseOutsideRoot(task: string, module: string): void {
   if (module.length === 0) {
     throw new TaskNotFoundError(task, 'the module path is empty');
   }
+  // Before the URL check: `node:child_process` is a built-in's name, and saying so is clearer
+  // than calling it a URL. Only a path that is itself a built-in's name is refused:
+  // `util/helpers` is the app's own folder, resolved inside the task root like any other.
+  if (isBuiltin(module)) {
+    throw new TaskNotFoundError(
+      task,
+      `"${module}" names a Node.js built-in module; tasks must be modules of your app`,
+    );
+  }
   if (
     path.isAbsolute(module) ||
     path.win32.isAbsolute(module) ||
@@ -60,12 +70,13 @@ function refuseOutsideRoot(task: string, module: string): void {
       'modules under node_modules are packages, not tasks, and are refused',
     );
   }
-  // Only a path that is itself a built-in's name is refused: `util/helpers` is the app's own
-  // folder, resolved inside the task root like any other.
-  if (isBuiltin(module)) {
+  // `.` and `./` are the task root itself, a folder: refused here so the runner never has
+  // to tell the root apart from a file inside it.
+  if (segments.every((segment) => segment === '' || segment === '.')) {
     throw new TaskNotFoundError(
       task,
-      `"${module}" names a Node.js built-in module; tasks must be modules of your app`,
+      `"${module}" is the task root itself and names no module: ` +
+        'name a file inside it, e.g. "tasks/resize#run"',
     );
   }
 }
