@@ -32,13 +32,13 @@ function decodeError(bytes: number[] | Buffer): unknown {
   throw new Error('decoding was expected to fail');
 }
 
-// A msgpack ext8 of our typed-array extension (0x62): kind byte, then the array's bytes.
 function cycle(): Record<string, unknown> {
   const value: Record<string, unknown> = {};
   value.self = value;
   return value;
 }
 
+// A msgpack ext8 of our typed-array extension (0x62): kind byte, then the array's bytes.
 function typedArrayExt(kind: number, bytes: number[]): number[] {
   return [0xc7, bytes.length + 1, 0x62, kind, ...bytes];
 }
@@ -76,7 +76,7 @@ describe('encoding refuses what cannot come back as it went', () => {
     ['2n ** 64n', 2n ** 64n, /BigInt 18446744073709551616 is outside the 64-bit integer range/],
     ['-(2n ** 63n) - 1n', -(2n ** 63n) - 1n, /BigInt -9223372036854775809 is outside/],
     ['a function deep inside a Map', { a: [new Map([['k', { f: () => 1 }]])] }, /a function/],
-    ['a cycle', cycle(), /nested too deeply/],
+    ['a cycle', cycle(), /the value is circular \(value\.self refers back to value\)$/],
   ])('%s throws SerializationError saying what and why', (_name, value, reason) => {
     const error = encodeError(value);
     expect(error).toBeInstanceOf(SerializationError);
@@ -94,6 +94,42 @@ describe('encoding refuses what cannot come back as it went', () => {
 
     const good = { list: [1, 2, 3], map: new Map([[1, 'one']]), text: 'z'.repeat(6_000) };
     expect(new Codec().decode(codec.encode(good, 'value'))).toEqual([good]);
+  });
+});
+
+describe('circular values and values nested too deeply', () => {
+  function circular(build: (self: unknown[]) => unknown): unknown {
+    const root: unknown[] = [];
+    root.push(build(root));
+    return root;
+  }
+
+  it.each([
+    ['an array', circular((root) => [1, root]), 'value[0][1] refers back to value'],
+    ['an object key', circular((root) => ({ 'a key': root })), 'value[0]["a key"] refers back to value'],
+    ['a Map value', circular((root) => new Map([['k', root]])), 'value[0].get("k") refers back to value'],
+    ['a Map key', circular((root) => new Map([[root, 1]])), 'value[0].keys()[0] refers back to value'],
+    ['a Set member', circular((root) => new Set([2, root])), 'value[0].values()[1] refers back to value'],
+    [
+      "an AggregateError's errors",
+      circular((root) => new AggregateError([root])),
+      'value[0].errors[0] refers back to value',
+    ],
+  ])('names where a cycle through %s refers back', (_name, value, where) => {
+    expect(encodeError(value).message).toContain(`the value is circular (${where})`);
+  });
+
+  it('still reports a deep value without a cycle as nested too deeply, however much it shares', () => {
+    // Each level holds the one below twice: shared, not circular, and 2^100000 paths long.
+    let deep: unknown[] = [];
+    for (let depth = 0; depth < 100_000; depth++) deep = [deep, deep];
+
+    const started = Date.now();
+    const error = encodeError(deep);
+
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error.message).toMatch(/the value is nested too deeply$/);
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
 

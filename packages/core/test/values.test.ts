@@ -217,6 +217,77 @@ describe('values round-trip exactly through a runner', () => {
     expect(registry).toStrictEqual(new Map([['a', 1]]));
   });
 
+  it('rebuilds each built-in Error class as itself; a custom subclass stays an Error with its name', async () => {
+    class QuotaError extends Error {
+      override name = 'QuotaError';
+    }
+    const cases: Array<[Error, object]> = [
+      [new TypeError('bad type'), TypeError.prototype],
+      [new RangeError('out of range'), RangeError.prototype],
+      [new SyntaxError('bad syntax'), SyntaxError.prototype],
+      [Object.assign(new ReferenceError('no such name'), { code: 'E_REF' }), ReferenceError.prototype],
+      [new EvalError('bad eval'), EvalError.prototype],
+      [new URIError('bad uri'), URIError.prototype],
+      [new Error('plain'), Error.prototype],
+      [Object.assign(new QuotaError('over quota'), { code: 'E_QUOTA' }), Error.prototype],
+    ];
+
+    const back = await echo(cases.map(([error]) => error));
+
+    back.forEach((error, i) => {
+      const [sent, prototype] = cases[i]!;
+      expect(Object.getPrototypeOf(error)).toBe(prototype);
+      expect(error.name).toBe(sent.name);
+      expect(error.message).toBe(sent.message);
+      expect(error.stack).toBe(sent.stack);
+      expect((error as { code?: unknown }).code).toBe((sent as { code?: unknown }).code);
+    });
+  });
+
+  it('rebuilds an AggregateError with its errors', async () => {
+    const aggregate = new AggregateError([new TypeError('first'), 'not an error'], 'both failed');
+
+    const back = await echo(aggregate);
+
+    expect(back).toBeInstanceOf(AggregateError);
+    expect(back.message).toBe('both failed');
+    expect(back.stack).toBe(aggregate.stack);
+    expect(back.errors).toHaveLength(2);
+    expect(back.errors[0]).toBeInstanceOf(TypeError);
+    expect(back.errors[0].message).toBe('first');
+    expect(back.errors[1]).toBe('not an error');
+  });
+
+  it('keeps ArrayBuffer and DataView apart from Buffer, a DataView with only the bytes it spans', async () => {
+    const memory = new ArrayBuffer(64);
+    new Uint8Array(memory).forEach((_, i, bytes) => (bytes[i] = i));
+    // Past the size a result's bytes are sent from without a copy.
+    const large = new ArrayBuffer(70_000);
+    new Uint8Array(large).fill(7);
+    const sent: [ArrayBuffer, DataView, ArrayBuffer, DataView, DataView] = [
+      memory,
+      new DataView(memory, 5, 9),
+      new ArrayBuffer(0),
+      new DataView(large, 1, 69_998),
+      new DataView(memory, 64),
+    ];
+
+    const [buffer, view, empty, largeView, emptyView] = await echo(sent);
+
+    expect(Object.getPrototypeOf(buffer)).toBe(ArrayBuffer.prototype);
+    expect(Buffer.from(buffer).equals(Buffer.from(memory))).toBe(true);
+    expect(Object.getPrototypeOf(view)).toBe(DataView.prototype);
+    expect(view.byteLength).toBe(9);
+    expect([view.getUint8(0), view.getUint32(5)]).toEqual([5, 0x0a0b0c0d]);
+    expect(Object.getPrototypeOf(empty)).toBe(ArrayBuffer.prototype);
+    expect(empty.byteLength).toBe(0);
+    expect(Object.getPrototypeOf(largeView)).toBe(DataView.prototype);
+    expect(largeView.byteLength).toBe(69_998);
+    expect(Buffer.from(largeView.buffer, largeView.byteOffset, 69_998).every((b) => b === 7)).toBe(true);
+    expect(Object.getPrototypeOf(emptyView)).toBe(DataView.prototype);
+    expect(emptyView.byteLength).toBe(0);
+  });
+
   it('keeps unicode strings, keys included, and long ones', async () => {
     const strings = {
       'clé 🔑': 'naïve café — 日本語 — עברית — العربية',
@@ -269,6 +340,20 @@ describe('values that cannot be encoded', () => {
 
     expect(await pool.call<number>('tasks/basic#count')).toBe(first + 1);
     expect(await echo('still fine')).toBe('still fine');
+  });
+
+  it('rejects a circular value saying it is circular and where, before a runner starts', async () => {
+    const order: Record<string, unknown> = { id: 7, lines: [] };
+    (order.lines as unknown[]).push({ sku: 'a', order });
+
+    const error = await cold.call('tasks/basic#echo', [order]).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(SerializationError);
+    expect((error as Error).message).toBe(
+      'the arguments of tasks/basic#echo cannot be encoded: ' +
+        'the value is circular (value[0].lines[0].order refers back to value[0])',
+    );
+    expect(backend.launches).toHaveLength(0);
   });
 
   it('rejects a result the runner cannot encode with SerializationError; the runner serves on', async () => {
