@@ -77,6 +77,7 @@ describe('encoding refuses what cannot come back as it went', () => {
     ['-(2n ** 63n) - 1n', -(2n ** 63n) - 1n, /BigInt -9223372036854775809 is outside/],
     ['a function deep inside a Map', { a: [new Map([['k', { f: () => 1 }]])] }, /a function/],
     ['a cycle', cycle(), /the value is circular \(value\.self refers back to value\)$/],
+    ['a SharedArrayBuffer', { shared: new SharedArrayBuffer(8) }, /a SharedArrayBuffer cannot be sent/],
   ])('%s throws SerializationError saying what and why', (_name, value, reason) => {
     const error = encodeError(value);
     expect(error).toBeInstanceOf(SerializationError);

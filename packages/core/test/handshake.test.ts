@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { HandshakeError, ProtocolError } from '@flame-node/core';
 import { Channel } from '../src/wire/channel';
 import { acceptHandshake, offerHandshake } from '../src/wire/handshake';
-import { HANDSHAKE_MAX_FRAME } from '../src/wire/protocol';
+import { HANDSHAKE_MAX_FRAME, PROTOCOL_VERSION } from '../src/wire/protocol';
 import { handshakeMac } from './support/attacker';
 
 /*
@@ -108,7 +108,7 @@ describe('the cookie handshake', () => {
     const nr = Buffer.alloc(32, 9);
     const confirm = nextFrame(runner);
     const mac = handshakeMac(COOKIE, 'runner', np as Buffer, nr, 'hand-made');
-    runner.send({ t: 'response', v: 1, runnerId: 'hand-made', nonce: nr, mac });
+    runner.send({ t: 'response', v: PROTOCOL_VERSION, runnerId: 'hand-made', nonce: nr, mac });
 
     expect(await accepted).toBe('hand-made');
     expect((await confirm).mac).toEqual(handshakeMac(COOKIE, 'parent', np as Buffer, nr, 'hand-made'));
@@ -140,7 +140,7 @@ describe('the cookie handshake', () => {
     // An impostor parent: it sends a challenge and a confirm, but does not hold the cookie.
     const np = Buffer.alloc(32, 1);
     const response = nextFrame(parent);
-    parent.send({ t: 'challenge', v: 1, nonce: np });
+    parent.send({ t: 'challenge', v: PROTOCOL_VERSION, nonce: np });
     const { nonce } = await response;
     const forged = handshakeMac('not-the-cookie', 'parent', np, nonce as Buffer, 'flame-test-abc123');
     parent.send({ t: 'confirm', mac: forged });
@@ -156,7 +156,7 @@ describe('the cookie handshake', () => {
     offered.catch(() => undefined);
 
     const response = nextFrame(parent);
-    parent.send({ t: 'challenge', v: 1, nonce: Buffer.alloc(32, 2) });
+    parent.send({ t: 'challenge', v: PROTOCOL_VERSION, nonce: Buffer.alloc(32, 2) });
     const { mac } = await response;
     parent.send({ t: 'confirm', mac });
 
@@ -187,7 +187,7 @@ describe('the cookie handshake', () => {
   it('times the runner out when the parent stalls after the response', async () => {
     const { parent, runner } = await channelPair();
     const offered = offerHandshake(runner, COOKIE, 'flame-test-abc123', TIMEOUT);
-    parent.send({ t: 'challenge', v: 1, nonce: Buffer.alloc(32, 3) });
+    parent.send({ t: 'challenge', v: PROTOCOL_VERSION, nonce: Buffer.alloc(32, 3) });
 
     const { error, ms } = await failure(offered);
     expect(error).toBeInstanceOf(HandshakeError);
@@ -197,7 +197,7 @@ describe('the cookie handshake', () => {
   it('refuses a peer of another protocol version, on both sides', async () => {
     const first = await channelPair();
     const offered = offerHandshake(first.runner, COOKIE, 'flame-test-abc123', TIMEOUT);
-    first.parent.send({ t: 'challenge', v: 2, nonce: Buffer.alloc(32) });
+    first.parent.send({ t: 'challenge', v: PROTOCOL_VERSION + 1, nonce: Buffer.alloc(32) });
     expect((await failure(offered)).error).toBeInstanceOf(HandshakeError);
 
     const second = await channelPair();
@@ -207,14 +207,14 @@ describe('the cookie handshake', () => {
     const nr = Buffer.alloc(32, 4);
     second.runner.send({
       t: 'response',
-      v: 2,
+      v: PROTOCOL_VERSION + 1,
       runnerId: 'r',
       nonce: nr,
       mac: handshakeMac(COOKIE, 'runner', nonce as Buffer, nr, 'r'),
     });
     const { error } = await failure(accepted);
     expect(error).toBeInstanceOf(HandshakeError);
-    expect((error as Error).message).toMatch(/v1 response/);
+    expect((error as Error).message).toContain(`expected a v${PROTOCOL_VERSION} response`);
   });
 
   it('refuses a response with a runner id longer than 128 characters, even with a good MAC', async () => {
@@ -224,7 +224,7 @@ describe('the cookie handshake', () => {
     const id = 'r'.repeat(129);
     const nr = Buffer.alloc(32, 5);
     const mac = handshakeMac(COOKIE, 'runner', nonce as Buffer, nr, id);
-    runner.send({ t: 'response', v: 1, runnerId: id, nonce: nr, mac });
+    runner.send({ t: 'response', v: PROTOCOL_VERSION, runnerId: id, nonce: nr, mac });
 
     expect((await failure(accepted)).error).toBeInstanceOf(HandshakeError);
   });

@@ -8,6 +8,7 @@ import {
   readChallenge,
   RecordingBackend,
   responseFrame,
+  WIRE_VERSION,
   type Closed,
 } from './support/attacker';
 import { TASK_ROOT, type WhoAmI } from './support/pools';
@@ -135,7 +136,7 @@ describe('peers that do not finish the handshake', () => {
   it('cuts off peers trickling bytes at the timeout: activity does not buy time', async () => {
     // A small, legal-looking frame, sent one byte per second by one peer and one byte
     // every 50 ms by the other.
-    const bytes = frameBytes({ t: 'response', v: 1, runnerId: 'slow', nonce: Buffer.alloc(32) });
+    const bytes = frameBytes({ t: 'response', v: WIRE_VERSION, runnerId: 'slow', nonce: Buffer.alloc(32) });
     const drip = async (peer: RawPeer, everyMs: number): Promise<Closed> => {
       for (let i = 0; i < bytes.length && !peer.isClosed; i++) {
         peer.send(bytes.subarray(i, i + 1));

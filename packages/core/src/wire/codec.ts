@@ -125,6 +125,16 @@ addExtension({
 // output, one copy, however large.
 const unpackBytes = (data: Buffer) => rebuildBytes(data[0]!, data.subarray(1));
 
+// Shared memory cannot cross to another process, and msgpackr would write an empty map.
+addExtension({
+  Class: SharedArrayBuffer,
+  type: TYPED_ARRAY_EXT,
+  write: () => {
+    throw new TypeError('a SharedArrayBuffer cannot be sent: its memory stays in this process');
+  },
+  read: () => undefined,
+});
+
 // addExtension puts each new extension first in msgpackr's instanceof search. The typed
 // arrays are added last, so a Buffer finds its extension without testing these two first.
 addBytesExtension(DataView, (view: DataView, allocate) =>

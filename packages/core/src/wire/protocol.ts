@@ -7,7 +7,7 @@
  */
 
 /** Bumped on any incompatible change; both sides refuse a peer with another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Bytes in a frame's length prefix. */
 export const FRAME_HEADER_BYTES = 4;

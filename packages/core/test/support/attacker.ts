@@ -17,7 +17,7 @@ import {
  */
 
 /** Must match PROTOCOL_VERSION in wire/protocol.ts. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 
 // The same msgpackr settings the parent uses: records, so objects decode as objects.
 const packr = new Packr({
