@@ -280,21 +280,24 @@ export class PoolEngine {
 
   #pump(): void {
     if (this.#closed) return;
+    // One clock reading for the whole pass: it dispatches in one synchronous run, and the
+    // parent's own deadline timers, not this reading, decide when a call times out.
+    const now = performance.now();
     for (let call = this.#queue.peek(); call !== undefined; call = this.#queue.peek()) {
       // A call whose deadline passed while the event loop was busy never runs.
-      if (call.deadline <= performance.now()) {
+      if (call.deadline <= now) {
         this.#giveUp(call, 'timeout');
         continue;
       }
       const slot = this.#slots.pick();
       if (slot === undefined) break;
       this.#queue.shift();
-      this.#dispatch(call, slot);
+      this.#dispatch(call, slot, now);
     }
     this.#fleet.grow();
   }
 
-  #dispatch(call: CallState, slot: RunnerSlot): void {
+  #dispatch(call: CallState, slot: RunnerSlot, now: number): void {
     slot.active++;
     slot.used = true;
     this.#busy++;
@@ -307,7 +310,7 @@ export class PoolEngine {
     // Whole milliseconds. A fractional timeout gives the runner's setTimeout a
     // duration of its own, so every call built a new timer list, and it costs a float64 on
     // the wire.
-    const remaining = Math.max(1, Math.ceil(call.deadline - performance.now()));
+    const remaining = Math.max(1, Math.ceil(call.deadline - now));
     try {
       call.id = slot.link!.dispatch(call.kind, call.body, remaining, call);
     } catch (error) {

@@ -77,8 +77,9 @@ export class RunnerFleet {
    * fewer than `min` are alive; never past `max` alive (stopping ones count until gone).
    */
   grow(): void {
-    if (this.#closed) return;
     const { max, min } = this.#options;
+    // The common case, after every call: nothing waits and no runner is kept warm.
+    if (this.#closed || (min === 0 && this.#host.queued() === 0)) return;
     const slots = this.slots;
     let booting = slots.count('booting');
     let live = slots.live();

@@ -4,6 +4,7 @@
  * FLAME_COOKIE in its environment; it dials the parent and serves calls until it is told
  * to stop or loses the parent.
  */
+import './runner-prelude';
 import { RunnerAgent } from './agent';
 
 function fail(reason: string, error: unknown, agent?: RunnerAgent): void {

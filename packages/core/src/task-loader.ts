@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -171,6 +170,8 @@ async function importFile(file: string): Promise<unknown> {
 // to load, once per attempt; a dependency's syntax error passes the check and stays unplaced.
 async function placeSyntaxError(error: SyntaxError, file: string): Promise<void> {
   if (error.stack === undefined || !error.stack.startsWith('SyntaxError')) return;
+  // Loaded here, not at the top: every runner's cold start would pay for it.
+  const { execFile } = await import('node:child_process');
   const stderr = await new Promise<string>((resolve) => {
     execFile(process.execPath, ['--check', file], { timeout: CHECK_TIMEOUT }, (_, __, text) =>
       resolve(String(text)),
