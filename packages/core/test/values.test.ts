@@ -244,6 +244,23 @@ describe('values round-trip exactly through a runner', () => {
     });
   });
 
+  it("keeps an error's cause, an error or any value, and an explicit undefined cause", async () => {
+    const root = new RangeError('disk full');
+    const sent = [
+      new Error('save failed', { cause: root }),
+      new TypeError('bad input', { cause: { field: 'age', got: -1 } }),
+      new Error('no reason given', { cause: undefined }),
+      new Error('no cause at all'),
+    ];
+    const [withError, withValue, withUndefined, without] = await echo(sent);
+
+    expect(withError!.cause).toBeInstanceOf(RangeError);
+    expect((withError!.cause as Error).message).toBe('disk full');
+    expect(withValue!.cause).toEqual({ field: 'age', got: -1 });
+    expect('cause' in withUndefined!).toBe(true);
+    expect('cause' in without!).toBe(false);
+  });
+
   it('rebuilds an AggregateError with its errors', async () => {
     const aggregate = new AggregateError([new TypeError('first'), 'not an error'], 'both failed');
 

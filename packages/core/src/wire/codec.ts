@@ -72,7 +72,9 @@ const ERROR_CLASSES = new Map<string, new (message: string) => Error>([
   ['URIError', URIError],
 ]);
 
-type ErrorFields = [string, string, string?, unknown?, unknown[]?];
+// name, message, stack, code, an AggregateError's errors, and the cause when there is one
+// (a sixth field, so that an error with `cause: undefined` keeps it).
+type ErrorFields = [string, string, string?, unknown?, unknown[]?, unknown?];
 
 function writeError(error: Error): ErrorFields {
   const fields: ErrorFields = [
@@ -81,14 +83,18 @@ function writeError(error: Error): ErrorFields {
     error.stack,
     (error as { code?: unknown }).code,
   ];
-  if (error instanceof AggregateError) fields.push(error.errors);
+  const aggregate = error instanceof AggregateError;
+  if (aggregate || 'cause' in error) fields.push(aggregate ? error.errors : undefined);
+  if ('cause' in error) fields.push(error.cause);
   return fields;
 }
 
-function readError([name, message, stack, code, errors]: ErrorFields): Error {
+function readError(fields: ErrorFields): Error {
+  const [name, message, stack, code, errors, cause] = fields;
   const error = rebuildError(name, message, errors);
   if (stack !== undefined) error.stack = stack;
   if (code !== undefined) (error as { code?: unknown }).code = code;
+  if (fields.length > 5) error.cause = cause;
   return error;
 }
 
@@ -102,7 +108,7 @@ function rebuildError(name: string, message: string, errors: unknown[] | undefin
   return error;
 }
 
-// Errors inside values keep their name, message, stack and code (not their cause), and an
+// Errors inside values keep their name, message, stack, code and cause, and an
 // AggregateError its errors. The class is rebuilt from the name, so only built-in classes
 // come back as themselves: a custom subclass's class exists only in the sender's code, so
 // it arrives as a plain Error that keeps its name.
