@@ -21,32 +21,32 @@ repo_root() {
   (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 }
 
-# The host path of the Docker socket, the way the Docker backend looks for it: DOCKER_HOST
-# when it is a unix:// address, then WSL2's shared socket, then Docker Desktop's socket on
-# macOS, then the Linux default. A tcp:// DOCKER_HOST cannot be mounted, so that is an error.
+# The daemon's socket as `docker run -v` must name it to mount it into a parent container:
+# DOCKER_SOCKET when set; DOCKER_HOST when it is a unix:// address (a tcp:// one cannot be
+# mounted); on macOS /var/run/docker.sock, which Docker Desktop resolves inside its VM
+# whatever the Mac's own socket is called (~/.docker/run/docker.sock is for clients on the
+# Mac, not for mounting); WSL2's shared socket when it exists; else the Linux default.
 host_docker_socket() {
-  local candidate
+  local socket
 
-  case ${DOCKER_HOST:-} in
-    '') ;;
-    unix://*)
-      candidate=${DOCKER_HOST#unix://}
-      [[ -S $candidate ]] || die "DOCKER_HOST=$DOCKER_HOST names no socket"
-      printf '%s\n' "$candidate"
-      return
-      ;;
-    *) die "DOCKER_HOST=$DOCKER_HOST is not a unix socket; a parent container needs one to mount" ;;
-  esac
-
-  for candidate in /mnt/wsl/shared-docker/docker.sock "$HOME/.docker/run/docker.sock" \
-    /var/run/docker.sock; do
-    if [[ -S $candidate ]]; then
-      printf '%s\n' "$candidate"
-      return
-    fi
-  done
-  die "no Docker socket found (tried DOCKER_HOST, /mnt/wsl/shared-docker/docker.sock," \
-    "$HOME/.docker/run/docker.sock, /var/run/docker.sock); is the engine running?"
+  if [[ -n ${DOCKER_SOCKET:-} ]]; then
+    socket=$DOCKER_SOCKET
+  elif [[ ${DOCKER_HOST:-} == unix://* ]]; then
+    socket=${DOCKER_HOST#unix://}
+  elif [[ -n ${DOCKER_HOST:-} ]]; then
+    die "DOCKER_HOST=$DOCKER_HOST is not a unix socket; a parent container needs one to" \
+      "mount: set DOCKER_SOCKET to the socket's path on the daemon's host"
+  elif [[ $(uname -s) == Darwin ]]; then
+    printf '/var/run/docker.sock\n'
+    return
+  elif [[ -S /mnt/wsl/shared-docker/docker.sock ]]; then
+    socket=/mnt/wsl/shared-docker/docker.sock
+  else
+    socket=/var/run/docker.sock
+  fi
+  [[ -S $socket ]] || die "$socket is not a socket: is the engine running? (DOCKER_SOCKET" \
+    "names another)"
+  printf '%s\n' "$socket"
 }
 
 random_cookie() {

@@ -51,7 +51,7 @@ for flag in "${user_flags[@]}"; do
 done
 
 docker_up
-socket=$(docker_socket)
+socket=$(host_docker_socket)
 cd "$repo_root"
 
 if [[ ${WEB_SKIP_BUILD:-} == 1 ]]; then

@@ -12,6 +12,8 @@
 #   WEB_HOST_PORT       port on the host's 127.0.0.1       (4000)
 #   DOCKER_SOCKET       the daemon's socket, as mounted into the parent (detected)
 
+# shellcheck source=../lib/docker.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/docker.sh"
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 app_dir=test-apps/web
 script_name=${script_name:-scripts/web}
@@ -33,32 +35,6 @@ docker_up() {
   command -v docker >/dev/null 2>&1 || die "no docker client on PATH"
   docker info >/dev/null 2>&1 </dev/null ||
     die "the Docker engine does not answer (on this project's CI: .ci/docker-up.sh)"
-}
-
-# The daemon's socket as the daemon's own host sees it: that is the path `-v` mounts from.
-# Docker Desktop on macOS resolves /var/run/docker.sock inside its VM whatever the socket on
-# the Mac is called; WSL2 distributions sharing one engine use /mnt/wsl/shared-docker.
-docker_socket() {
-  local socket
-
-  if [[ -n ${DOCKER_SOCKET:-} ]]; then
-    socket=$DOCKER_SOCKET
-  elif [[ ${DOCKER_HOST:-} == unix://* ]]; then
-    socket=${DOCKER_HOST#unix://}
-  elif [[ -n ${DOCKER_HOST:-} ]]; then
-    die "DOCKER_HOST=$DOCKER_HOST is not a unix socket: set DOCKER_SOCKET to the socket" \
-      "path on the daemon's host"
-  elif [[ $(uname -s) == Darwin ]]; then
-    printf '/var/run/docker.sock\n'
-    return
-  elif grep -qi microsoft /proc/version 2>/dev/null &&
-    [[ -S /mnt/wsl/shared-docker/docker.sock ]]; then
-    socket=/mnt/wsl/shared-docker/docker.sock
-  else
-    socket=/var/run/docker.sock
-  fi
-  [[ -S $socket ]] || die "$socket is not a socket: set DOCKER_SOCKET to the daemon's socket"
-  printf '%s\n' "$socket"
 }
 
 # Ids of containers matching every filter given (`label=...`, `name=...`), stopped ones too.

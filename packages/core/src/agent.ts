@@ -329,7 +329,9 @@ export class RunnerAgent {
       clearTimeout(running.timer);
       running.abort(new Error(`runner stopping: ${reason}`));
     }
-    this.#log.info({ reason, running: this.#running.size }, 'runner stopping');
+    // The reason is in the message too: a log tail keeps messages, and a caller's
+    // RunnerExitedError quotes this line (`docker stop` ends a runner with exit code 0).
+    this.#log.info({ reason, running: this.#running.size }, `runner stopping: ${reason}`);
     this.#log.flush();
 
     const channel = this.#channel;

@@ -87,17 +87,20 @@ export function describeExit(exit: RunnerExitInfo): string {
     parts.push(`exit code ${exit.code}`);
   }
   if (exit.reason) parts.push(exit.reason);
-  // The runner agent logs why it died (an uncaught exception in a task, say) as its last
-  // fatal line; the caller should not have to dig it out of the log tail.
-  const fatal = lastFatalLine(exit.logTail ?? []);
-  if (fatal !== undefined) parts.push(`the runner said: ${fatal}`);
+  // The runner agent logs why it ended: a fatal line when it died (an uncaught exception in
+  // a task, say), else "runner stopping: <why>" (SIGTERM from `docker stop`, parent lost).
+  // The caller should not have to dig it out of the log tail.
+  const why = lastLine(exit.logTail ?? [], 'fatal: ') ?? lastLine(exit.logTail ?? [], STOPPING);
+  if (why !== undefined) parts.push(`the runner said: ${why}`);
   return parts.length > 0 ? parts.join(', ') : 'connection lost';
 }
 
-/** The last fatal line of a runner's log tail, without its level (see `relayRunnerLine`). */
-function lastFatalLine(tail: readonly string[]): string | undefined {
+const STOPPING = 'info: runner stopping: ';
+
+/** The last line of a runner's log tail that starts with `prefix`, from its message on. */
+function lastLine(tail: readonly string[], prefix: string): string | undefined {
   for (let i = tail.length - 1; i >= 0; i--) {
-    if (tail[i]!.startsWith('fatal: ')) return tail[i]!.slice('fatal: '.length);
+    if (tail[i]!.startsWith(prefix)) return tail[i]!.slice(prefix.indexOf(': ') + 2);
   }
   return undefined;
 }

@@ -89,7 +89,9 @@ export class ParentListener {
         this.#expected.has(id),
       );
     } catch (error) {
-      logger.warn({ peer, err: error }, 'connection refused: handshake failed');
+      // The peer's failure, not ours: its reason, without a stack trace of our own code.
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn({ peer, reason }, 'connection refused: handshake failed');
       channel.destroy();
       return;
     } finally {

@@ -44,3 +44,19 @@ describe('a runner killed by an uncaught exception in a task', () => {
     );
   });
 });
+
+describe('a runner told to stop from outside (SIGTERM, as `docker stop` does)', () => {
+  it('tells the calls on it why, though it exits with code 0', async () => {
+    const pool = testPool({ max: 1, maxConcurrency: 2 });
+    const { pid } = await pool.call<WhoAmI>('tasks/basic#whoami');
+    const running = timed(pool.call('tasks/basic#sleep', [10_000]));
+    await waitFor(() => pool.stats().busy === 1, 2_000);
+
+    process.kill(pid, 'SIGTERM');
+    const { error } = await running;
+    expect(error).toBeInstanceOf(RunnerExitedError);
+    expect((error as Error).message).toMatch(
+      /exit code 0, the runner said: runner stopping: SIGTERM received$/,
+    );
+  });
+});

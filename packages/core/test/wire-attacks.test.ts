@@ -31,7 +31,7 @@ const PROMPTLY = 500;
 
 const backend = new RecordingBackend({ tap: true });
 // The pool's warnings, parsed: they say why the parent refused each connection.
-const warnings: Array<{ msg: string; runnerId?: string; err?: { message: string } }> = [];
+const warnings: Array<{ msg: string; runnerId?: string; reason?: string }> = [];
 const logger = pino({ level: 'warn' }, {
   write: (line: string) => void warnings.push(JSON.parse(line)),
 });
@@ -67,7 +67,7 @@ afterAll(async () => {
 
 /** Why the parent refused connections since `from` (an index into `warnings`). */
 function refusals(from: number): string[] {
-  return warnings.slice(from).map((line) => `${line.msg}: ${line.err?.message ?? line.runnerId}`);
+  return warnings.slice(from).map((line) => `${line.msg}: ${line.reason ?? line.runnerId}`);
 }
 
 async function attacker(): Promise<RawPeer> {

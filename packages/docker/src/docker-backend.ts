@@ -13,6 +13,7 @@ import {
   type ResolvedDockerOptions,
 } from './layers';
 import { validateOptions, type DockerBackendOptions, type OptionLayer } from './options';
+import { checkReachable } from './parent-reach';
 import { parentIdentity } from './parent-identity';
 import { DockerSession } from './session';
 import { describeEndpoint, resolveEndpoint } from './socket';
@@ -136,22 +137,9 @@ export class DockerBackend implements Backend {
     const pingMs = Math.min(PING_TIMEOUT_MS, Math.max(100, (context.timeoutMs ?? Infinity) - 250));
     await session.ready(undefined, undefined, pingMs);
     const networkName = await checkNetwork(session, options.network);
-    if (networkName === 'bridge') {
-      logger.warn(
-        { network: networkName },
-        'the default bridge network has no DNS for container names: runners may not reach ' +
-          'the parent; use a user-defined network (docker network create)',
-      );
-    }
     await session.images.ensure(options.image, options.pull, logger);
-
     const own = await session.ownContainer();
-    if (own?.networks && !own.networks.includes(networkName)) {
-      logger.warn(
-        { network: options.network, networks: own.networks },
-        'this container is not on the runner network: runners will not reach it',
-      );
-    }
+    checkReachable(options.parentHost, networkName, own, logger);
 
     try {
       await sweepOrphans(session.client, parentIdentity(context.parentId, own), logger);

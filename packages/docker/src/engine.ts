@@ -182,7 +182,10 @@ function engineMessage(error: unknown): string {
   }
   if (typeof json === 'string' && json.trim() !== '') return json.trim();
   if (Buffer.isBuffer(json) && json.length > 0) return json.toString('utf8').trim();
-  return error instanceof Error ? error.message : String(error);
+  // A streaming request's error body is not parsed: the daemon's words are in the message,
+  // behind dockerode's own "(HTTP code 500) unexpected - ", which the status already says.
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }
 
 /**

@@ -25,13 +25,15 @@ const DEFAULTS = Object.freeze({
 
 /**
  * The application-default layer from the environment: `FLAME_DOCKER_IMAGE`,
- * `FLAME_DOCKER_NETWORK` and `FLAME_DOCKER_HOST_CONFIG` (a JSON object). Empty values count
- * as unset. Anything unusable is a `ConfigurationError` naming the variable.
+ * `FLAME_DOCKER_NETWORK`, `FLAME_DOCKER_HOST_CONFIG` (a JSON object) and `FLAME_DOCKER_PULL`.
+ * Empty values count as unset. Anything unusable is a `ConfigurationError` naming the
+ * variable.
  */
 export function environmentLayer(env: NodeJS.ProcessEnv = process.env): OptionLayer {
   const input: Record<string, unknown> = {};
   if (env.FLAME_DOCKER_IMAGE) input.image = env.FLAME_DOCKER_IMAGE.trim();
   if (env.FLAME_DOCKER_NETWORK) input.network = env.FLAME_DOCKER_NETWORK.trim();
+  if (env.FLAME_DOCKER_PULL) input.pull = env.FLAME_DOCKER_PULL.trim();
 
   const rawHostConfig = env.FLAME_DOCKER_HOST_CONFIG?.trim();
   if (rawHostConfig) {
@@ -52,7 +54,8 @@ export function environmentLayer(env: NodeJS.ProcessEnv = process.env): OptionLa
     const message = (error as Error).message
       .replace(/^options\.image/, 'FLAME_DOCKER_IMAGE')
       .replace(/^options\.network/, 'FLAME_DOCKER_NETWORK')
-      .replace(/^options\.hostConfig/, 'FLAME_DOCKER_HOST_CONFIG');
+      .replace(/^options\.hostConfig/, 'FLAME_DOCKER_HOST_CONFIG')
+      .replace(/^options\.pull/, 'FLAME_DOCKER_PULL');
     throw new ConfigurationError(message, { cause: error });
   }
 }

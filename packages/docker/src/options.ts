@@ -56,7 +56,8 @@ export interface DockerBackendOptions {
   readonly socketPath?: string;
   /**
    * `missing` (default): pull when the image is not on the daemon; `always`: pull once per
-   * image and process before the first runner; `never`: fail when it is missing.
+   * image and process before the first runner; `never`: fail when it is missing (a misspelt
+   * image name is then never looked up in a registry). Env: `FLAME_DOCKER_PULL`.
    */
   readonly pull?: PullPolicy;
   /** Debugging: never remove runner containers, so they can be inspected. Default `false`. */

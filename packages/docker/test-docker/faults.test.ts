@@ -361,8 +361,8 @@ describe('with keepRunners, the last log line of a runner says why it ended', ()
     const runnerId = await runnerThatEnds('tasks/work#ping', []);
     const words = await lastWords(runnerId);
 
-    expect(words.container).toMatchObject({ msg: 'runner stopping', reason: 'idle', runnerId });
-    expect(words.parent).toMatchObject({ msg: 'runner stopping', reason: 'idle' });
+    expect(words.container).toMatchObject({ msg: 'runner stopping: idle', reason: 'idle', runnerId });
+    expect(words.parent).toMatchObject({ msg: 'runner stopping: idle', reason: 'idle' });
     expect(containerState(runnerId)).toMatchObject({ Status: 'exited', ExitCode: 0 });
   });
 
@@ -371,7 +371,7 @@ describe('with keepRunners, the last log line of a runner says why it ended', ()
     const words = await lastWords(runnerId);
     const fatal = logRecords(containerLogLines(runnerId)).find((record) => record.level === 60);
 
-    expect(words.container).toMatchObject({ msg: 'runner stopping', runnerId });
+    expect(words.container).toMatchObject({ msg: expect.stringMatching(/^runner stopping: /), runnerId });
     expect(words.container.reason).toBe('uncaught exception in a task');
     expect(words.parent).toMatchObject({ reason: 'uncaught exception in a task' });
     expect(JSON.stringify(fatal?.err)).toContain('a task crashed its runner on purpose');
@@ -384,8 +384,8 @@ describe('with keepRunners, the last log line of a runner says why it ended', ()
     });
     const words = await lastWords(runnerId);
 
-    expect(words.container).toMatchObject({ msg: 'runner stopping', reason: 'SIGTERM received' });
-    expect(words.parent).toMatchObject({ msg: 'runner stopping', reason: 'SIGTERM received' });
+    expect(words.container).toMatchObject({ msg: 'runner stopping: SIGTERM received', reason: 'SIGTERM received' });
+    expect(words.parent).toMatchObject({ msg: 'runner stopping: SIGTERM received', reason: 'SIGTERM received' });
   });
 
   it('the pool closes: "pool closed", in both logs', async () => {
@@ -394,8 +394,8 @@ describe('with keepRunners, the last log line of a runner says why it ended', ()
     await parent.close();
     const words = await lastWords(report.runnerId);
 
-    expect(words.container).toMatchObject({ msg: 'runner stopping', reason: 'pool closed' });
-    expect(words.parent).toMatchObject({ msg: 'runner stopping', reason: 'pool closed' });
+    expect(words.container).toMatchObject({ msg: 'runner stopping: pool closed', reason: 'pool closed' });
+    expect(words.parent).toMatchObject({ msg: 'runner stopping: pool closed', reason: 'pool closed' });
   });
 
   it('the parent is killed: "parent connection lost", in docker logs', async () => {
@@ -411,7 +411,7 @@ describe('with keepRunners, the last log line of a runner says why it ended', ()
     const lines = containerLogLines(report.runnerId);
     const last = logRecords(lines.slice(-1))[0];
 
-    expect(last).toMatchObject({ msg: 'runner stopping', runnerId: report.runnerId });
+    expect(last).toMatchObject({ msg: expect.stringMatching(/^runner stopping: /), runnerId: report.runnerId });
     expect(last?.reason).toMatch(/^parent connection lost/);
   });
 
@@ -427,7 +427,7 @@ describe('with keepRunners, the last log line of a runner says why it ended', ()
     const lines = containerLogLines(report.runnerId);
     const last = logRecords(lines.slice(-1))[0] ?? { 'docker logs': lines };
 
-    expect(last).toMatchObject({ msg: 'runner stopping', reason: 'idle' });
+    expect(last).toMatchObject({ msg: 'runner stopping: idle', reason: 'idle' });
   });
 
   it('leaves nothing once the kept containers are removed', () => {
@@ -471,7 +471,7 @@ describe('idle reaping, 20 times over', () => {
     expect(Math.max(...alive)).toBeLessThanOrEqual(2);
     expect(await stats(parent)).toEqual({ runners: 0, booting: 0, busy: 0, queued: 0 });
     const reaped = logRecords(parent.logs).filter(
-      (record) => record.msg === 'runner stopping' && record.reason === 'idle',
+      (record) => record.msg === 'runner stopping: idle' && record.reason === 'idle',
     );
     expect(reaped.map((record) => record.runnerId).sort()).toEqual([...served].sort());
     expect(logRecords(parent.logs).filter((record) => record.level >= 40)).toEqual([]);

@@ -86,8 +86,26 @@ describe('pulling', () => {
       res.end(JSON.stringify({ message: 'pull access denied for ghost' }));
       return true;
     });
-    const error = make('ghost').init(context());
-    await expect(error).rejects.toThrow(/cannot pull image ghost.*pull access denied/);
+    const error = await make('ghost').init(context()).catch((e: Error) => e);
+    // The daemon's words once, after the status; not dockerode's own wording of it again.
+    expect(error.message).toBe(
+      'cannot pull image ghost: Docker Engine API POST /images/create failed (HTTP 404): ' +
+        'pull access denied for ghost',
+    );
+  });
+
+  it("keeps a daemon's plain-text refusal as it said it", async () => {
+    fake.routes.push((req, res) => {
+      if (req.path !== '/images/create') return false;
+      res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end('dial tcp 127.0.0.1:1: connect: connection refused\n');
+      return true;
+    });
+    const error = await make('127.0.0.1:1/nope:1').init(context()).catch((e: Error) => e);
+    expect(error.message).toBe(
+      'cannot pull image 127.0.0.1:1/nope:1: Docker Engine API POST /images/create failed ' +
+        '(HTTP 500): dial tcp 127.0.0.1:1: connect: connection refused',
+    );
   });
 
   it('never pulls with pull: "never", and says the image is missing', async () => {

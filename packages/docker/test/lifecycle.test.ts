@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { BootError, ConfigurationError } from '@flame-node/core';
 import { DockerBackend, type DockerBackendOptions } from '../src';
 import { FakeEngine, type FakeContainer } from './fake-engine';
@@ -129,6 +130,40 @@ describe('out-of-memory kills', () => {
     const runner = await make({ keepRunners: true }).start(makeLaunch());
     fake.exit(fake.find(runner.backendId) as FakeContainer, 137, { oom: true });
     await expect(runner.exited).resolves.toMatchObject({ code: 137, oomKilled: true });
+  });
+});
+
+describe('a parent container runners could not reach', () => {
+  // This process plays a parent container: the fake daemon knows a container by its host name.
+  const parentOn = (networks: string[]) =>
+    fake.addContainer({ name: os.hostname(), hostname: os.hostname(), networks });
+
+  it('is a ConfigurationError at init when it is not on the runner network', async () => {
+    parentOn(['elsewhere']);
+    const error = await backend.init(context()).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toContain(
+      "runners join the network flame-net, but this parent's container is on elsewhere",
+    );
+    expect(error.message).toContain('start the parent with --network flame-net');
+  });
+
+  it('is a ConfigurationError on the default bridge network, which has no DNS', async () => {
+    fake.networks.add('bridge');
+    parentOn(['bridge']);
+    const error = await make({ network: 'bridge' }).init(context()).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toMatch(/default bridge network has no DNS/);
+  });
+
+  it('is left to the user when parentHost is set explicitly', async () => {
+    parentOn(['elsewhere']);
+    await expect(make({ parentHost: 'parent.example' }).init(context())).resolves.toBeUndefined();
+  });
+
+  it('passes when it shares the runner network', async () => {
+    parentOn(['flame-net', 'elsewhere']);
+    await expect(backend.init(context())).resolves.toBeUndefined();
   });
 });
 

@@ -79,6 +79,16 @@ describe('layers', () => {
     });
   });
 
+  it('takes the pull policy from FLAME_DOCKER_PULL, and names the variable when it is wrong', () => {
+    process.env.FLAME_DOCKER_PULL = 'never';
+    expect(new DockerBackend(base).options.pull).toBe('never');
+
+    process.env.FLAME_DOCKER_PULL = 'sometimes';
+    const error = thrown(() => new DockerBackend(base));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toMatch(/^FLAME_DOCKER_PULL must be one of "missing", "always", "never"/);
+  });
+
   it('reports bad JSON in FLAME_DOCKER_HOST_CONFIG as a ConfigurationError', () => {
     process.env.FLAME_DOCKER_HOST_CONFIG = '{Memory: 1000';
     const error = thrown(() => new DockerBackend(base));
