@@ -20,16 +20,21 @@ export function checkReachable(
     `start the parent with --network ${network} (or docker network connect ${network} ` +
     '<parent>), or set parentHost to an address the runners can reach';
 
-  if (own?.networks && byHostName && !own.networks.includes(network)) {
-    throw new ConfigurationError(
+  if (own?.networks && !own.networks.includes(network)) {
+    const where =
       `runners join the network ${network}, but this parent's container is on ` +
-        `${own.networks.join(', ') || 'no network'}: runners could not reach it by its host ` +
-        `name ${parentHost}; ${fix}`,
-    );
+      `${own.networks.join(', ') || 'no network'}`;
+    if (byHostName) {
+      throw new ConfigurationError(
+        `${where}: runners could not reach it by its host name ${parentHost}; ${fix}`,
+      );
+    }
+    logger.warn({ network, parentHost }, `${where}: runners must reach it at ${parentHost}`);
   }
   if (network === 'bridge') {
     const said =
-      'the default bridge network has no DNS for container names: runners cannot reach the parent by name; use a user-defined network (docker network create)';
+      'the default bridge network has no DNS for container names: runners cannot reach ' +
+      'the parent by name; use a user-defined network (docker network create)';
     if (own?.networks && byHostName) throw new ConfigurationError(said);
     logger.warn({ network }, said);
   }
