@@ -50,6 +50,15 @@ for flag in "${user_flags[@]}"; do
   esac
 done
 
+# `docker run -t` refuses a standard input that is not a terminal; `docker create -t` does
+# not, and the `docker start -a` below would then wait for ever. Refuse it the same way.
+for flag in "${create_flags[@]}"; do
+  if [[ $flag == --tty || ($flag == -[a-z]*t* && $flag != --*) ]] && [[ ! -t 0 ]]; then
+    die "the flags ask for a terminal ($flag) but standard input is not one: run this from a" \
+      "terminal, or pass -d (background) or no -t"
+  fi
+done
+
 docker_up
 socket=$(host_docker_socket)
 cd "$repo_root"
