@@ -4,20 +4,16 @@
 // round times `calls` calls of every subject in turn, so drift on the machine hits all of
 // them alike; a round's figure is the median latency of its calls, and a ratio is taken
 // round by round (pool and baseline measured moments apart), then its median reported.
-const path = require('node:path');
-const { BENCH_ROOT, core } = require('../lib/paths');
-const { BACKEND, poolOptions, loadPiscina } = require('../lib/backend');
-const { startRawEcho } = require('../lib/raw-echo');
+const { BACKEND } = require('../lib/backend');
+const { tinySubjects } = require('../lib/subjects');
 const { sequential } = require('../lib/drive');
 const { median, quantile, summarize } = require('../lib/stats');
 const { row } = require('../lib/report');
 const config = require('../lib/config');
 
-const TASK = 'tasks/tiny#noop';
 const BENCH = '1 latency';
 
 async function run() {
-  const { Pool } = core();
   const rounds = config.rounds(7);
   const calls = config.size(2_000, 300);
   const warmup = config.size(5_000, 500);
@@ -25,22 +21,9 @@ async function run() {
     `  ${rounds} rounds of ${calls} sequential calls per subject, after ${warmup} warm-up calls`,
   );
 
-  const pool = new Pool(poolOptions({ name: 'bench-latency', max: 1 }));
-  const raw = await startRawEcho();
-  const Piscina = loadPiscina();
-  const piscina = Piscina && new Piscina({
-    filename: path.join(BENCH_ROOT, 'tasks', 'piscina-noop.js'),
-    minThreads: 1,
-    maxThreads: 1,
-    idleTimeout: Infinity,
-  });
+  const { subjects, close } = await tinySubjects({ name: 'bench-latency', max: 1 });
 
   try {
-    const subjects = {
-      pool: (i) => pool.call(TASK, [i]),
-      raw: (i) => raw.call(TASK, [i]),
-    };
-    if (piscina) subjects.piscina = (i) => piscina.run(i);
     for (const call of Object.values(subjects)) await sequential(warmup, call);
 
     const medians = { pool: [], raw: [], piscina: [] };
@@ -64,7 +47,7 @@ async function run() {
       row(BENCH, 'pool.call p99', 'us', summarize(p99.pool)),
       row(BENCH, 'pool / raw echo', 'x', ratio('pool', 'raw'), target),
     ];
-    if (piscina) {
+    if (subjects.piscina) {
       rows.push(
         row(BENCH, 'piscina run(), 1 thread', 'us', summarize(medians.piscina)),
         row(BENCH, 'pool / piscina', 'x', ratio('pool', 'piscina'), { op: '<=', value: 1.0 }),
@@ -72,9 +55,7 @@ async function run() {
     }
     return rows;
   } finally {
-    await pool.close();
-    await raw.close();
-    await piscina?.destroy();
+    await close();
   }
 }
 

@@ -2,41 +2,28 @@
 // 2. Warm throughput: `total` tiny calls to one runner with `window` of them in flight
 // (each settled call starts the next), against the raw echo under the same load. piscina's
 // figure (one thread, same window) is for context only: it runs one task at a time.
-const path = require('node:path');
-const { BENCH_ROOT, core } = require('../lib/paths');
-const { BACKEND, poolOptions, loadPiscina } = require('../lib/backend');
-const { startRawEcho } = require('../lib/raw-echo');
+const { BACKEND } = require('../lib/backend');
+const { tinySubjects } = require('../lib/subjects');
 const { windowed } = require('../lib/drive');
 const { summarize } = require('../lib/stats');
 const { row } = require('../lib/report');
 const config = require('../lib/config');
 
-const TASK = 'tasks/tiny#noop';
 const BENCH = '2 throughput';
 
 async function run() {
-  const { Pool } = core();
   const rounds = config.rounds(5);
   const total = config.size(100_000, 20_000);
   const window = Number(process.env.BENCH_WINDOW) || 1_000;
   console.log(`  ${rounds} rounds of ${total} calls, ${window} in flight, after one warm-up round`);
 
-  const pool = new Pool(poolOptions({ name: 'bench-throughput', max: 1, maxConcurrency: window }));
-  const raw = await startRawEcho();
-  const Piscina = loadPiscina();
-  const piscina = Piscina && new Piscina({
-    filename: path.join(BENCH_ROOT, 'tasks', 'piscina-noop.js'),
-    minThreads: 1,
-    maxThreads: 1,
-    idleTimeout: Infinity,
+  const { subjects, close } = await tinySubjects({
+    name: 'bench-throughput',
+    max: 1,
+    maxConcurrency: window,
   });
 
   try {
-    const subjects = {
-      pool: (i) => pool.call(TASK, [i]),
-      raw: (i) => raw.call(TASK, [i]),
-    };
-    if (piscina) subjects.piscina = (i) => piscina.run(i);
     const rates = { pool: [], raw: [], piscina: [] };
     for (let round = -1; round < rounds; round++) {
       for (const [name, call] of Object.entries(subjects)) {
@@ -56,14 +43,12 @@ async function run() {
       row(BENCH, `raw echo (Channel, no pool)${where}`, 'calls/s', summarize(rates.raw)),
       row(BENCH, 'pool / raw echo', 'x', summarize(ratio), atLeast(0.8)),
     ];
-    if (piscina) {
+    if (subjects.piscina) {
       rows.push(row(BENCH, 'piscina run(), 1 thread', 'calls/s', summarize(rates.piscina)));
     }
     return rows;
   } finally {
-    await pool.close();
-    await raw.close();
-    await piscina?.destroy();
+    await close();
   }
 }
 
