@@ -243,7 +243,10 @@ export class RunnerFleet {
 
   /** A call on `slot` was answered (or failed): the runner may now be idle, or done. */
   released(slot: RunnerSlot): void {
-    if (performance.now() - slot.readyAt >= STABLE_AFTER) this.#minFailures = 0;
+    // Read the clock only while there is a back-off to forget: this runs after every call.
+    if (this.#minFailures > 0 && performance.now() - slot.readyAt >= STABLE_AFTER) {
+      this.#minFailures = 0;
+    }
     if (slot.state !== 'ready') return;
     if (slot.draining) this.retireIfDrained(slot);
     else if (this.#options.singleUse) this.#retire(slot, 'single use: call done');
