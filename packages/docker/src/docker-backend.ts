@@ -29,7 +29,6 @@ interface Lineage {
   /** Environment and `configure()` defaults, as they were when the root backend was made. */
   readonly appLayer: OptionLayer;
   readonly poolLayer: OptionLayer;
-  readonly sessions: Map<string, DockerSession>;
   /** Wiring fields we already warned about. */
   readonly warned: Set<string>;
 }
@@ -42,6 +41,12 @@ interface BackendState {
 }
 
 let defaultCommand: string[] | undefined;
+
+/**
+ * One session per daemon for the whole process, so every pool shares one ping, one look at
+ * this process's own container, one image check (and pull), one orphan sweep per parent.
+ */
+const sessions = new Map<string, DockerSession>();
 
 /**
  * Runs runners as sibling containers through the Docker Engine API: same image as the parent,
@@ -82,7 +87,6 @@ export class DockerBackend implements Backend {
     const lineage: Lineage = {
       appLayer: mergeLayers([environmentLayer(), configured]),
       poolLayer: validateOptions(options),
-      sessions: new Map(),
       warned: new Set(),
     };
     this.state = makeState(lineage, {});
@@ -141,11 +145,13 @@ export class DockerBackend implements Backend {
     const own = await session.ownContainer();
     checkReachable(options.parentHost, networkName, own, logger);
 
-    try {
-      await sweepOrphans(session.client, parentIdentity(context.parentId, own), logger);
-    } catch (error) {
-      logger.warn({ err: error }, 'orphan sweep failed; continuing');
-    }
+    await session.once(`sweep ${context.parentId}`, async () => {
+      try {
+        await sweepOrphans(session.client, parentIdentity(context.parentId, own), logger);
+      } catch (error) {
+        logger.warn({ err: error }, 'orphan sweep failed; continuing');
+      }
+    });
   }
 
   /**
@@ -189,10 +195,10 @@ function makeState(lineage: Lineage, runnerLayer: OptionLayer): BackendState {
   const endpoint = resolveEndpoint(options.socketPath);
   const address = describeEndpoint(endpoint);
 
-  let session = lineage.sessions.get(address);
+  let session = sessions.get(address);
   if (!session) {
     session = new DockerSession(endpoint);
-    lineage.sessions.set(address, session);
+    sessions.set(address, session);
   }
   return { lineage, runnerLayer, options, session };
 }

@@ -249,3 +249,47 @@ export function readJsonBody<T>(response: IncomingMessage): Promise<T> {
     });
   });
 }
+
+/**
+ * Reads a stream of JSON values, one per line (the Engine's progress and event streams),
+ * handing each parsed line to `onValue` and each unreadable one to `onUnreadable`. Resolves
+ * `true` once the stream has ended, `false` if it broke off or errored first.
+ */
+export function readJsonLines(
+  stream: NodeJS.ReadableStream,
+  onValue: (value: unknown) => void,
+  onUnreadable: (line: string) => void = () => undefined,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    let pending = '';
+    const take = (line: string): void => {
+      if (line.trim() === '') return;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        onUnreadable(line);
+        return;
+      }
+      onValue(value);
+    };
+
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(take);
+    });
+    let ended = false;
+    stream.once('end', () => {
+      ended = true;
+      take(pending);
+      resolve(true);
+    });
+    stream.once('error', () => resolve(false));
+    stream.once('close', () => {
+      if (!ended) resolve(false);
+    });
+  });
+}

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '@flame-node/core';
-import type { EngineClient } from './engine';
+import { readJsonLines, type EngineClient } from './engine';
 import { engineStatus } from './errors';
 import type { PullPolicy } from './options';
 
@@ -123,44 +123,16 @@ export class ImageStore {
 }
 
 /** Reads a pull progress stream to its end; resolves with the first error it reports. */
-function readPullProgress(stream: NodeJS.ReadableStream): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let buffered = '';
-    let failure: string | undefined;
-
-    const take = (line: string): void => {
-      if (failure !== undefined || line.trim() === '') return;
-      let event: { error?: unknown; errorDetail?: { message?: unknown } };
-      try {
-        event = JSON.parse(line);
-      } catch {
-        failure = `unreadable pull progress: ${line.slice(0, 200)}`;
-        return;
-      }
-      if (event.error !== undefined || event.errorDetail !== undefined) {
-        failure = String(event.error ?? event.errorDetail?.message ?? 'unknown error');
-      }
-    };
-
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      lines.forEach(take);
-    });
-    stream.on('error', (error: Error) => {
-      failure ??= `the pull stream broke: ${error.message}`;
-      resolve(failure);
-    });
-    let ended = false;
-    stream.on('end', () => {
-      ended = true;
-      take(buffered);
-      resolve(failure);
-    });
-    stream.on('close', () => {
-      if (!ended) resolve(failure ?? 'the pull stream closed before the pull finished');
-    });
-  });
+async function readPullProgress(stream: NodeJS.ReadableStream): Promise<string | undefined> {
+  let failure: string | undefined;
+  const ended = await readJsonLines(
+    stream,
+    (value) => {
+      const event = value as { error?: unknown; errorDetail?: { message?: unknown } } | null;
+      if (failure !== undefined || (event?.error === undefined && !event?.errorDetail)) return;
+      failure = String(event.error ?? event.errorDetail?.message ?? 'unknown error');
+    },
+    (line) => (failure ??= `unreadable pull progress: ${line.slice(0, 200)}`),
+  );
+  return ended ? failure : (failure ?? 'the pull stream broke before the pull finished');
 }

@@ -1,4 +1,4 @@
-import type { EngineClient, EngineStream } from './engine';
+import { readJsonLines, type EngineClient, type EngineStream } from './engine';
 
 /** One line of the daemon's `/events` stream, as far as we read it. */
 interface EngineEvent {
@@ -48,35 +48,15 @@ export class OomWatch {
   }
 
   private follow(): void {
-    const { response } = this.stream;
-    let pending = '';
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      pending += chunk;
-      let newline: number;
-      while ((newline = pending.indexOf('\n')) >= 0) {
-        this.read(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
+    const seen = readJsonLines(this.stream.response, (value) => {
+      const action = (value as EngineEvent | null)?.Action;
+      if (action === 'oom') this.oom = true;
+      if (action === 'die') {
+        this.settle(this.oom);
+        this.stream.close();
       }
     });
-    const broken = (): void => this.settle(undefined);
-    response.once('end', broken);
-    response.once('close', broken);
-    response.once('error', broken);
-  }
-
-  private read(line: string): void {
-    if (line.trim() === '') return;
-    let event: EngineEvent;
-    try {
-      event = JSON.parse(line) as EngineEvent;
-    } catch {
-      return;
-    }
-    if (event.Action === 'oom') this.oom = true;
-    if (event.Action === 'die') {
-      this.settle(this.oom);
-      this.stream.close();
-    }
+    // Ended or broken without a `die`: no verdict (settling twice is a no-op).
+    void seen.then(() => this.settle(undefined));
   }
 }

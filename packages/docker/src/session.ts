@@ -7,13 +7,14 @@ import type { DockerEndpoint } from './socket';
 
 /**
  * What a backend knows about one daemon: the client, whether it answered, which images are
- * in place, and this process's own container there. Backends made by `withOptions` share it.
+ * in place, and this process's own container there. Every backend on that daemon shares it.
  */
 export class DockerSession {
   readonly client: EngineClient;
   readonly images: ImageStore;
   private pinged: Promise<void> | undefined;
   private own: Promise<ParentIdentity['container']> | undefined;
+  private readonly done = new Map<string, Promise<void>>();
 
   constructor(endpoint: DockerEndpoint) {
     this.client = new EngineClient(endpoint);
@@ -35,6 +36,16 @@ export class DockerSession {
       });
     }
     return raceAbort(pending, signal, onAbort ?? (() => signal?.reason as Error));
+  }
+
+  /** Runs `work` the first time `key` is asked for; later callers share its promise. */
+  once(key: string, work: () => Promise<void>): Promise<void> {
+    let running = this.done.get(key);
+    if (!running) {
+      running = work();
+      this.done.set(key, running);
+    }
+    return running;
   }
 
   /** This process's own container on the daemon, looked up once. */
