@@ -10,6 +10,7 @@ import { offerHandshake } from './wire/handshake';
 import { HANDSHAKE_MAX_FRAME, type CallMessage, type ParentMessage } from './wire/protocol';
 import { toWireError } from './wire-error';
 import { REPL_ENV, startRunnerRepl } from './runner-repl';
+import { STOPPING_MESSAGE } from './runner-log';
 import { timerFor } from './timers';
 
 const RECONNECT_DELAY = 100;
@@ -327,11 +328,11 @@ export class RunnerAgent {
 
     for (const running of this.#running.values()) {
       clearTimeout(running.timer);
-      running.abort(new Error(`runner stopping: ${reason}`));
+      running.abort(new Error(`${STOPPING_MESSAGE}${reason}`));
     }
     // The reason is in the message too: a log tail keeps messages, and a caller's
     // RunnerExitedError quotes this line (`docker stop` ends a runner with exit code 0).
-    this.#log.info({ reason, running: this.#running.size }, `runner stopping: ${reason}`);
+    this.#log.info({ reason, running: this.#running.size }, `${STOPPING_MESSAGE}${reason}`);
     this.#log.flush();
 
     const channel = this.#channel;

@@ -34,11 +34,6 @@ export function context(): CallContext {
   return current;
 }
 
-/** The context if inside a task, else undefined. */
-export function currentContext(): CallContext | undefined {
-  return storage.getStore();
-}
-
 /** Runs `fn` with `ctx` as the current call context. Internal to the runner agent. */
 export function runWithContext<T>(ctx: CallContext, fn: () => T): T {
   return storage.run(ctx, fn);

@@ -1,3 +1,5 @@
+import { STOPPING_MESSAGE, tailLine } from './runner-log';
+
 /**
  * Every error flame-node raises is a `FlameError`. Each subclass has a stable `code`
  * (`FLAME_ERR_...`) that callers can switch on; the message is for people and may change.
@@ -90,17 +92,17 @@ export function describeExit(exit: RunnerExitInfo): string {
   // The runner agent logs why it ended: a fatal line when it died (an uncaught exception in
   // a task, say), else "runner stopping: <why>" (SIGTERM from `docker stop`, parent lost).
   // The caller should not have to dig it out of the log tail.
-  const why = lastLine(exit.logTail ?? [], 'fatal: ') ?? lastLine(exit.logTail ?? [], STOPPING);
+  const tail = exit.logTail ?? [];
+  const why = lastLine(tail, 'fatal', '') ?? lastLine(tail, 'info', STOPPING_MESSAGE);
   if (why !== undefined) parts.push(`the runner said: ${why}`);
   return parts.length > 0 ? parts.join(', ') : 'connection lost';
 }
 
-const STOPPING = 'info: runner stopping: ';
-
-/** The last line of a runner's log tail that starts with `prefix`, from its message on. */
-function lastLine(tail: readonly string[], prefix: string): string | undefined {
+/** The message of the last `level` line of a log tail that starts with `start`. */
+function lastLine(tail: readonly string[], level: string, start: string): string | undefined {
+  const prefix = tailLine(level, start);
   for (let i = tail.length - 1; i >= 0; i--) {
-    if (tail[i]!.startsWith(prefix)) return tail[i]!.slice(prefix.indexOf(': ') + 2);
+    if (tail[i]!.startsWith(prefix)) return tail[i]!.slice(tailLine(level, '').length);
   }
   return undefined;
 }

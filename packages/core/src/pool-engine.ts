@@ -12,6 +12,7 @@ import type { LinkSink } from './runner-link';
 import type { RunnerSlot } from './runner-slot';
 import type { RunnerTable } from './runner-table';
 import { parseTaskName } from './task-name';
+import { timerFor } from './timers';
 import { Codec } from './wire/codec';
 import type { CallKind } from './wire/protocol';
 
@@ -247,11 +248,11 @@ export class PoolEngine {
   #cancelRunning(call: CallState, slot: RunnerSlot, why: 'timeout' | 'aborted' | 'stopped'): void {
     if (slot.link === undefined || slot.state === 'gone') return;
     slot.link.cancel(call.id, why);
-    const grace = this.options.cancelGrace;
-    if (!Number.isFinite(grace) || slot.state !== 'ready' || call.cancelTimer !== undefined) return;
-    slot.abandoned++;
-    call.cancelTimer = setTimeout(() => this.#outlived(call, slot), grace);
+    if (slot.state !== 'ready' || call.cancelTimer !== undefined) return;
+    call.cancelTimer = timerFor(this.options.cancelGrace, () => this.#outlived(call, slot));
+    if (call.cancelTimer === undefined) return; // cancelGrace: Infinity
     call.cancelTimer.unref();
+    slot.abandoned++;
   }
 
   // The runner answered a call that was cancelled: the task did end.

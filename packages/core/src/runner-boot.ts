@@ -68,7 +68,7 @@ export async function bootRunner(slot: RunnerSlot, context: BootContext): Promis
     exitedEarly.catch(() => undefined);
 
     const channel = await Promise.race([expectation.channel, exitedEarly, aborted]);
-    const link = new RunnerLink(slot.id, channel, context.logger, context.sink);
+    const link = new RunnerLink(channel, context.logger, context.sink);
     slot.link = link;
     const info = await Promise.race([link.ready, exitedEarly, aborted]);
     return { instance, link, info };

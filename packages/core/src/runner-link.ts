@@ -25,7 +25,6 @@ export interface LinkSink {
  * connection at once.
  */
 export class RunnerLink {
-  readonly runnerId: string;
   readonly channel: Channel;
   readonly #calls = new Map<number, CallState>();
   readonly #log: Logger;
@@ -36,9 +35,8 @@ export class RunnerLink {
   /** Settles with the runner's `ready` message, or rejects if the connection closes first. */
   readonly ready: Promise<ReadyMessage>;
 
-  constructor(runnerId: string, channel: Channel, log: Logger, sink: LinkSink) {
+  constructor(channel: Channel, log: Logger, sink: LinkSink) {
     this.#sink = sink;
-    this.runnerId = runnerId;
     this.channel = channel;
     this.#log = log;
     this.ready = new Promise((resolve, reject) => (this.#ready = { resolve, reject }));

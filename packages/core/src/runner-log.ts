@@ -12,6 +12,14 @@ const PINO_LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' 
   60: 'fatal',
 };
 
+/** What a runner agent logs as it stops, before its reason ("runner stopping: idle"). */
+export const STOPPING_MESSAGE = 'runner stopping: ';
+
+/** A relayed line as a log tail keeps it: `<level>: <message>`. */
+export function tailLine(level: string, text: string): string {
+  return `${level}: ${text}`;
+}
+
 /** Fields of a runner's pino line that the parent's own logger already has or rewrites. */
 const DROPPED_FIELDS = new Set([
   'level',
@@ -54,7 +62,7 @@ export function relayRunnerLine(logger: Logger, stream: OutputStream, line: stri
   const err = record.err as { type?: unknown; message?: unknown } | undefined;
   const hasError = err && typeof err === 'object' && err.message;
   const detail = hasError ? ` (${String(err.type ?? 'Error')}: ${String(err.message)})` : '';
-  return `${level}: ${msg}${detail}`;
+  return tailLine(level, `${msg}${detail}`);
 }
 
 function parsePinoLine(line: string): Record<string, unknown> | undefined {
