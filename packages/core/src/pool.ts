@@ -70,10 +70,19 @@ export class Pool {
    * `TaskNotFoundError`, `SerializationError`, `PoolClosedError` or `CallAbortedError`.
    */
   call<T = unknown>(task: string, args: unknown[] = [], options: CallOptions = {}): Promise<T> {
-    // The engine's promise itself, not one more async wrapper around it; bad
-    // input still rejects (never throws), as from an async function.
     try {
-      return this.#engine.submit(task, args, 'call', checkCallOptions(options)) as Promise<T>;
+      checkCallOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#call<T>(task, args, options);
+  }
+
+  // A call with options already checked. The engine's promise itself, not one more async
+  // wrapper around it; bad input still rejects (never throws), as from an async function.
+  #call<T>(task: string, args: unknown[], options: CallOptions): Promise<T> {
+    try {
+      return this.#engine.submit(task, args, 'call', options) as Promise<T>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -141,7 +150,8 @@ export class Pool {
       get: (_target, property) => {
         // Not exports: what promise, JSON and inspection machinery probe an object for.
         if (typeof property !== 'string' || NOT_EXPORTS.has(property)) return undefined;
-        return (...args: unknown[]) => this.call(`${modulePath}#${property}`, args, options);
+        // Its options were checked once, above.
+        return (...args: unknown[]) => this.#call(`${modulePath}#${property}`, args, options);
       },
     });
   }
