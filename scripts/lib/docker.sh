@@ -5,6 +5,7 @@
 #   log_prefix=name       prefix of say/die messages (default: the calling script's name)
 #   say MSG / die MSG     a line on stderr; die exits 1
 #   repo_root             the checkout this file belongs to
+#   docker_up             die unless a docker client and an answering engine are there
 #   host_docker_socket    the Docker socket to mount into a parent container
 #   random_cookie         a fresh random FLAME_COOKIE
 #   recreate_network NAME [LABEL=VALUE...]   remove NAME if it exists, create it --internal
@@ -47,6 +48,12 @@ host_docker_socket() {
   [[ -S $socket ]] || die "$socket is not a socket: is the engine running? (DOCKER_SOCKET" \
     "names another)"
   printf '%s\n' "$socket"
+}
+
+docker_up() {
+  command -v docker >/dev/null 2>&1 || die "no docker client on PATH"
+  docker info >/dev/null 2>&1 </dev/null ||
+    die "the Docker engine does not answer (on this project's CI: .ci/docker-up.sh)"
 }
 
 random_cookie() {

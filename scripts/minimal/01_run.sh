@@ -28,7 +28,7 @@ else
   read -ra flags <<<"${2:--it}"
 fi
 
-docker info >/dev/null 2>&1 </dev/null || die "the Docker engine does not answer"
+docker_up
 socket=$(host_docker_socket)
 
 if [[ ${MINIMAL_SKIP_BUILD:-} != 1 ]]; then

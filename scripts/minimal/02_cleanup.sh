@@ -10,7 +10,7 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$script_dir/../lib/docker.sh"
 source "$script_dir/settings.sh"
 
-docker info >/dev/null 2>&1 </dev/null || die "the Docker engine does not answer"
+docker_up
 remove_containers "name=^/?$minimal_parent\$"
 remove_pool_runners "${minimal_pools[@]}"
 remove_network "$minimal_network"

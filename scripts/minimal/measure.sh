@@ -15,7 +15,7 @@ runs=${1:-5}
 network=minimal_flame_node_measure_$$
 pool=minimal-measure-$$
 
-docker info >/dev/null 2>&1 </dev/null || die "the Docker engine does not answer"
+docker_up
 socket=$(host_docker_socket)
 if [[ ${MINIMAL_SKIP_BUILD:-} != 1 ]]; then
   (cd "$repo" && npm run build --silent -w test-apps/minimal) >&2

@@ -22,18 +22,10 @@ if [[ -n $parent ]]; then
 fi
 
 # Whatever is left: runners of a parent that was killed, or kept with keepRunners.
-mapfile -t runners < <(
-  containers label=flame-node.managed=true "label=flame-node.pool=$WEB_POOL_NAME"
-)
-if ((${#runners[@]} > 0)); then
-  docker rm -f "${runners[@]}" >/dev/null </dev/null
-  say "removed ${#runners[@]} runner container(s) of pool $WEB_POOL_NAME"
-fi
+# Both retry for a few seconds: a runner that has just exited may still be on its way out.
+remove_pool_runners "$WEB_POOL_NAME"
 
 mapfile -t networks < <(our_networks "$WEB_NETWORK" "$WEB_PUBLIC_NETWORK")
 for network in "${networks[@]}"; do
-  docker network rm "$network" >/dev/null </dev/null ||
-    die "network $network is still in use: $(docker network inspect -f \
-      '{{range .Containers}}{{.Name}} {{end}}' "$network" </dev/null)"
-  say "removed network $network"
+  remove_network "$network"
 done

@@ -12,11 +12,12 @@
 #   WEB_HOST_PORT       port on the host's 127.0.0.1       (4000)
 #   DOCKER_SOCKET       the daemon's socket, as mounted into the parent (detected)
 
+script_name=${script_name:-scripts/web}
+log_prefix=$script_name # say and die, from scripts/lib/docker.sh
 # shellcheck source=../lib/docker.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/docker.sh"
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+repo_root=$(repo_root)
 app_dir=test-apps/web
-script_name=${script_name:-scripts/web}
 
 WEB_IMAGE=${WEB_IMAGE:-flame-node/test-web:dev}
 WEB_PARENT_NAME=${WEB_PARENT_NAME:-web-flame-parent}
@@ -27,15 +28,6 @@ WEB_HOST_PORT=${WEB_HOST_PORT:-4000}
 
 # Marks the parent and the networks these scripts make, so cleanup removes only those.
 owner_label=flame-node.test-app=web
-
-say() { printf '%s: %s\n' "$script_name" "$*" >&2; }
-die() { printf '%s: error: %s\n' "$script_name" "$*" >&2; exit 1; }
-
-docker_up() {
-  command -v docker >/dev/null 2>&1 || die "no docker client on PATH"
-  docker info >/dev/null 2>&1 </dev/null ||
-    die "the Docker engine does not answer (on this project's CI: .ci/docker-up.sh)"
-}
 
 # Ids of containers matching every filter given (`label=...`, `name=...`), stopped ones too.
 containers() {
